@@ -1,0 +1,1 @@
+"""Orbit: durable background jobs with live progress for long AI operations."""

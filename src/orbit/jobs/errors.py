@@ -1,0 +1,89 @@
+"""The engine's exceptions.
+
+Errors (something went wrong)::
+
+    OrbitError
+    ├── JobNotFound          no job with that id
+    ├── InvalidTransition    the job's status forbids the operation (e.g. delete while running)
+    ├── LeaseLost            the worker no longer holds the job; its write was rejected
+    ├── UnknownJobType       no handler registered under that name
+    └── ConfigurationError   bad URL, bad settings
+
+Signals (a handler telling the worker what to do; not errors)::
+
+    JobSignal
+    ├── Retry(after=...)     run me again later, counts as an attempt
+    ├── Cancelled            I noticed the cancel request and stopped
+    └── Fail(message)        fail now, do not retry
+"""
+
+from __future__ import annotations
+
+import uuid
+
+
+class OrbitError(Exception):
+    """Root of every error raised by the job engine."""
+
+
+class JobNotFound(OrbitError):
+    """No job exists with the given id."""
+
+    def __init__(self, job_id: uuid.UUID) -> None:
+        super().__init__(f"job {job_id} not found")
+        self.job_id = job_id
+
+
+class InvalidTransition(OrbitError):
+    """The job's current status does not allow the requested operation."""
+
+    def __init__(self, job_id: uuid.UUID, status: str, operation: str) -> None:
+        super().__init__(f"cannot {operation} job {job_id}: it is {status}")
+        self.job_id = job_id
+        self.status = status
+        self.operation = operation
+
+
+class LeaseLost(OrbitError):
+    """The lease token no longer matches: another worker owns the job, or it finished."""
+
+    def __init__(self, job_id: uuid.UUID) -> None:
+        super().__init__(f"lease on job {job_id} was lost; write rejected")
+        self.job_id = job_id
+
+
+class UnknownJobType(OrbitError):
+    """No handler is registered for the job type."""
+
+    def __init__(self, job_type: str) -> None:
+        super().__init__(f"unknown job type {job_type!r}")
+        self.job_type = job_type
+
+
+class ConfigurationError(OrbitError):
+    """The engine was configured with something it cannot use."""
+
+
+class JobSignal(Exception):  # noqa: N818 - signals are named for what they ask, not as errors
+    """Root of the control-flow signals a handler may raise."""
+
+
+class Retry(JobSignal):
+    """Ask the worker to run the job again after ``after`` seconds (uses an attempt)."""
+
+    def __init__(self, after: float | None = None, reason: str = "retry requested") -> None:
+        super().__init__(reason)
+        self.after = after
+        self.reason = reason
+
+
+class Cancelled(JobSignal):
+    """The handler saw the cancel request and stopped; the job ends ``cancelled``."""
+
+
+class Fail(JobSignal):
+    """Fail the job at once with ``message``; no further attempts."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message

@@ -1,0 +1,71 @@
+"""Translation between table rows and the engine's value objects, and list cursors."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+
+from orbit.jobs.models import JSON, Job, JobEvent
+from orbit.jobs.states import JobStatus
+from orbit.jobs.store.schema import job_events, jobs
+
+PROGRESS_MESSAGE_MAX = 500
+
+
+def to_job(row: sa.Row[Any]) -> Job:
+    """Build a ``Job`` from a full ``jobs`` row."""
+    values = dict(row._mapping)
+    values["status"] = JobStatus(values["status"])
+    return Job(**values)
+
+
+def to_event(row: sa.Row[Any]) -> JobEvent:
+    """Build a ``JobEvent`` from a ``job_events`` row."""
+    return JobEvent(**row._mapping)
+
+
+def event_row(
+    job_id: uuid.UUID, seq: int, kind: str, payload: Mapping[str, JSON], now: dt.datetime
+) -> dict[str, Any]:
+    """The insert values of one event."""
+    return {"job_id": job_id, "seq": seq, "kind": kind, "payload": dict(payload), "created_at": now}
+
+
+def status_payload(status: JobStatus, **extra: JSON) -> dict[str, JSON]:
+    """The payload of a ``status`` event; ``None`` extras are left out."""
+    payload: dict[str, JSON] = {"status": status.value}
+    payload.update({k: v for k, v in extra.items() if v is not None})
+    return payload
+
+
+def clip_message(message: str | None) -> str | None:
+    """Progress messages are stored up to 500 characters; longer ones are cut with an ellipsis."""
+    if message is None or len(message) <= PROGRESS_MESSAGE_MAX:
+        return message
+    return message[: PROGRESS_MESSAGE_MAX - 1] + "…"
+
+
+def encode_cursor(job: Job) -> str:
+    """An opaque cursor pointing just after ``job`` in newest-first order."""
+    raw = json.dumps([job.created_at.isoformat(), str(job.id)]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
+    """Read a cursor made by ``encode_cursor``; raises ``ValueError`` when it is malformed."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        created, job_id = json.loads(base64.urlsafe_b64decode(padded))
+        return dt.datetime.fromisoformat(created), uuid.UUID(job_id)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"malformed cursor {cursor!r}") from exc
+
+
+JOB_COLUMNS = tuple(jobs.c)
+EVENT_COLUMNS = tuple(job_events.c)

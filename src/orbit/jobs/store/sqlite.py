@@ -1,0 +1,107 @@
+"""SQLite: engine setup, write transactions and the cross-process wake-up.
+
+* WAL journal, ``synchronous=NORMAL`` and a generous ``busy_timeout`` so readers never
+  block writers and writers queue instead of failing.
+* Every write transaction starts with ``BEGIN IMMEDIATE``: it takes the write lock first.
+  A deferred transaction that reads and then writes can fail with SQLITE_BUSY_SNAPSHOT,
+  which ``busy_timeout`` does not retry; read-only connections keep a plain ``BEGIN``.
+* Wake-up across processes polls ``PRAGMA data_version`` on a dedicated connection; the
+  value changes whenever another connection commits, and reading it costs microseconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+
+from orbit.jobs.store.sql import Dialect
+from orbit.jobs.store.wakeup import Wakeup
+
+BUSY_TIMEOUT_MS = 30_000
+POLL_SECONDS = 0.005
+
+
+def create_sqlite_engine(url: sa.URL) -> Engine:
+    """An engine for a SQLite file, tuned for many concurrent writers."""
+    if not url.database or url.database == ":memory:":
+        raise ValueError("Orbit needs a SQLite file, e.g. sqlite:///.orbit/orbit.db")
+    Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(
+        url.set(drivername="sqlite+pysqlite"),
+        connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
+        pool_size=8,
+        max_overflow=24,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # the driver must not BEGIN on its own; we do
+        for pragma in (
+            "journal_mode=WAL",
+            "synchronous=NORMAL",
+            f"busy_timeout={BUSY_TIMEOUT_MS}",
+            "foreign_keys=ON",
+        ):
+            dbapi_conn.execute(f"PRAGMA {pragma}")
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        readonly = conn.get_execution_options().get("orbit_readonly", False)
+        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+    return engine
+
+
+class DataVersionWakeup(Wakeup):
+    """Signals when another connection committed to the database file."""
+
+    def __init__(self, path: str, fallback_seconds: float, poll_seconds: float = POLL_SECONDS):
+        super().__init__(fallback_seconds)
+        self._path = path
+        self._poll_seconds = poll_seconds
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await super().start()
+        self._task = asyncio.create_task(self._watch(), name="orbit-sqlite-wakeup")
+
+    async def _watch(self) -> None:
+        conn = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
+        try:
+            last = conn.execute("PRAGMA data_version").fetchone()[0]
+            while True:
+                await asyncio.sleep(self._poll_seconds)
+                current = conn.execute("PRAGMA data_version").fetchone()[0]
+                if current != last:
+                    last = current
+                    self.notify()
+        finally:
+            conn.close()
+
+    async def close(self) -> None:
+        await super().close()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+class SQLiteDialect(Dialect):
+    """SQLite behaviour for the shared store."""
+
+    name = "sqlite"
+
+    def is_unique_violation(self, exc: sa.exc.IntegrityError) -> bool:
+        return "UNIQUE constraint failed" in str(exc.orig)
+
+    def wakeup(self, engine: Engine, fallback_seconds: float) -> Wakeup:
+        database = engine.url.database
+        assert database is not None
+        return DataVersionWakeup(database, fallback_seconds)

@@ -1,0 +1,140 @@
+"""One run of one handler: invoking it, interrupting it, and turning how it ended into an
+``Outcome`` for the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import dataclasses
+import datetime as dt
+import functools
+import json
+import logging
+from typing import Any
+
+from orbit.jobs.errors import Cancelled, Fail, LeaseLost, Retry
+from orbit.jobs.models import Job, Outcome
+from orbit.jobs.states import JobStatus
+from orbit.jobs.worker.context import JobContext, SyncJobContext
+from orbit.jobs.worker.registry import JobDefinition
+
+log = logging.getLogger("orbit.jobs.worker")
+
+_S = JobStatus
+
+
+@dataclasses.dataclass
+class Execution:
+    """A claimed job being run by this worker."""
+
+    job: Job
+    definition: JobDefinition
+    context: JobContext | SyncJobContext
+    task: asyncio.Future[Any] | None = None
+    reason: str | None = None  # why it was interrupted: cancel, timeout, lost, shutdown
+    finished: bool = False
+
+    def interrupt(self, reason: str) -> None:
+        """Ask the handler to stop; async handlers are cancelled at their next ``await``.
+
+        Sync handlers run in a thread that cannot be stopped from outside: they see
+        ``ctx.cancelled`` and stop cooperatively. On timeout, lease loss or shutdown the
+        worker stops waiting for them; whatever they write later is fenced off.
+        """
+        if self.finished or self.reason is not None:
+            return
+        self.reason = reason
+        self.context.request_cancel()
+        if reason == "lost":
+            self.context.lease_lost = True
+        if self.task is not None and (self.definition.is_async or reason != "cancel"):
+            self.task.cancel()
+
+
+def start(
+    execution: Execution, threads: concurrent.futures.Executor
+) -> asyncio.Future[Any]:
+    """Start the handler: on the loop if async, in ``threads`` if sync."""
+    job, definition = execution.job, execution.definition
+    if definition.is_async:
+        coro = definition.handler(execution.context, **job.input_data)
+        task: asyncio.Future[Any] = asyncio.ensure_future(coro)
+    else:
+        call = functools.partial(definition.handler, execution.context, **job.input_data)
+        task = asyncio.get_running_loop().run_in_executor(threads, call)
+    execution.task = task
+    return task
+
+
+def error_text(exc: BaseException) -> str:
+    """How an exception reads in ``job.error``: its message, or its type when it has none."""
+    return str(exc) or type(exc).__name__
+
+
+def outcome_after_interrupt(execution: Execution, now: dt.datetime) -> Outcome | None:
+    """The outcome of a handler that was interrupted (``None``: the lease is gone)."""
+    lease, reason = execution.job.lease, execution.reason
+    if reason == "lost":
+        return None
+    if reason == "shutdown":
+        return Outcome(lease, _S.PENDING, error="worker stopped before the job finished",
+                       run_at=now, release=True)
+    if reason == "timeout":
+        timeout = execution.job.timeout_seconds or execution.definition.timeout_seconds
+        return failure(execution, f"timed out after {timeout:g}s", now)
+    return Outcome(lease, _S.CANCELLED, error="cancelled")
+
+
+def failure(
+    execution: Execution, error: str, now: dt.datetime, after: float | None = None
+) -> Outcome:
+    """A failed attempt: retried later when the policy allows, else ``failed``."""
+    job = execution.job
+    decision = execution.definition.backoff.decide(job.attempts, job.max_attempts, after)
+    if decision.retry:
+        run_at = now + dt.timedelta(seconds=decision.delay)
+        return Outcome(job.lease, _S.PENDING, error=error, run_at=run_at)
+    return Outcome(job.lease, _S.FAILED, error=error)
+
+
+def completed(execution: Execution, result: Any, now: dt.datetime) -> Outcome | None:
+    """A handler that returned: record its result (it must be JSON)."""
+    if execution.reason == "lost":
+        return None
+    try:
+        json.dumps(result)
+    except (TypeError, ValueError) as exc:
+        return Outcome(execution.job.lease, _S.FAILED,
+                       error=f"handler returned a result that is not JSON: {exc}")
+    return Outcome(execution.job.lease, _S.COMPLETED, result=result)
+
+
+async def run(execution: Execution, threads: concurrent.futures.Executor,
+              now: Any) -> Outcome | None:
+    """Run the handler to its end and say how it ended; ``now`` is the clock's ``now``."""
+    task = start(execution, threads)
+    try:
+        result = await task
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise  # the worker itself is being torn down
+        return outcome_after_interrupt(execution, now())
+    except Cancelled:
+        return outcome_after_interrupt(execution, now()) if execution.reason else Outcome(
+            execution.job.lease, _S.CANCELLED, error="cancelled")
+    except LeaseLost:
+        return None
+    except Retry as signal:
+        return failure(execution, signal.reason, now(), after=signal.after)
+    except Fail as signal:
+        return Outcome(execution.job.lease, _S.FAILED, error=signal.message)
+    except Exception as exc:
+        if execution.reason:
+            return outcome_after_interrupt(execution, now())
+        log.info("job %s (%s) raised %r", execution.job.id, execution.job.job_type, exc)
+        return failure(execution, error_text(exc), now())
+    finally:
+        execution.finished = True
+    return completed(execution, result, now())

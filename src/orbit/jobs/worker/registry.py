@@ -1,0 +1,87 @@
+"""The job-type registry: which handler runs each job type, and with what policy.
+
+Example:
+    >>> registry = JobRegistry()
+    >>> @registry.job("interview_message", max_attempts=3, timeout_seconds=120)
+    ... async def interview_message(ctx, interview_id: str, message: str) -> dict:
+    ...     await ctx.progress(25, "Calling AI model...")
+    ...     return {"success": True}
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from orbit.jobs.errors import UnknownJobType
+from orbit.jobs.retry import BackoffPolicy
+
+Handler = Callable[..., Any]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class JobDefinition:
+    """A registered job type."""
+
+    name: str
+    handler: Handler
+    max_attempts: int = 3
+    timeout_seconds: float | None = None
+    backoff: BackoffPolicy = dataclasses.field(default_factory=BackoffPolicy)
+
+    @property
+    def is_async(self) -> bool:
+        """Async handlers run on the worker's loop; sync ones run in threads."""
+        return inspect.iscoroutinefunction(self.handler)
+
+
+class JobRegistry:
+    """An open set of job types (plain strings), each with its handler."""
+
+    def __init__(self) -> None:
+        self._definitions: dict[str, JobDefinition] = {}
+
+    def register(self, definition: JobDefinition) -> None:
+        """Add a job type; registering a name twice is a mistake and raises ``ValueError``."""
+        if definition.name in self._definitions:
+            raise ValueError(f"job type {definition.name!r} is already registered")
+        self._definitions[definition.name] = definition
+
+    def job(
+        self,
+        name: str,
+        *,
+        max_attempts: int = 3,
+        timeout_seconds: float | None = None,
+        backoff: BackoffPolicy | None = None,
+    ) -> Callable[[Handler], Handler]:
+        """Decorator that registers a handler under ``name``."""
+
+        def decorate(handler: Handler) -> Handler:
+            self.register(
+                JobDefinition(
+                    name, handler, max_attempts, timeout_seconds, backoff or BackoffPolicy()
+                )
+            )
+            return handler
+
+        return decorate
+
+    def get(self, name: str) -> JobDefinition:
+        """The definition of ``name``; raises ``UnknownJobType``."""
+        try:
+            return self._definitions[name]
+        except KeyError:
+            raise UnknownJobType(name) from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._definitions
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._definitions)
+
+    def names(self) -> list[str]:
+        """Every registered job type, sorted."""
+        return sorted(self._definitions)

@@ -1,0 +1,261 @@
+"""The worker: claims jobs as slots free up, runs them, and records how they ended.
+
+One asyncio loop per process. The claim loop takes as many jobs as there are free slots
+in one atomic statement, then sleeps on the store's wake-up (LISTEN/NOTIFY, SQLite's
+data_version, or an in-process signal) rather than polling. Outcomes are queued and
+written in batches by a single flusher, so a burst of short jobs costs one transaction
+per batch, not per job; a slot is freed only once its outcome is durable.
+
+Example:
+    >>> worker = Worker(store, registry, WorkerConfig(concurrency=4))
+    >>> asyncio.run(worker.run())          # until worker.stop() or SIGTERM
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import dataclasses
+import logging
+import os
+import signal
+import socket
+import uuid
+
+from orbit.jobs.models import Job, Lease, Outcome
+from orbit.jobs.states import JobStatus
+from orbit.jobs.store import SQLStore
+from orbit.jobs.worker import execution as ex
+from orbit.jobs.worker.context import JobContext, SyncJobContext
+from orbit.jobs.worker.keeper import LeaseKeeper
+from orbit.jobs.worker.reaper import Reaper
+from orbit.jobs.worker.registry import JobRegistry
+
+log = logging.getLogger("orbit.jobs.worker")
+
+FLUSH_RETRY_SECONDS = (0.1, 0.5, 1.0, 2.0, 5.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkerConfig:
+    """How a worker runs; every field has an ``ORBIT_*`` setting in the app."""
+
+    concurrency: int = 10
+    lease_seconds: float = 30.0
+    heartbeat_seconds: float = 10.0
+    cancel_poll_seconds: float = 0.5
+    poll_seconds: float = 1.0
+    reap_seconds: float = 5.0
+    retention_seconds: float = 86_400.0
+    shutdown_grace_seconds: float = 30.0
+    job_types: tuple[str, ...] | None = None
+
+
+def default_worker_id() -> str:
+    """``host:pid:random`` — unique per worker, readable in ``jobs.worker_id``."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class Worker:
+    """Runs registered job handlers for jobs in ``store``."""
+
+    def __init__(
+        self,
+        store: SQLStore,
+        registry: JobRegistry,
+        config: WorkerConfig | None = None,
+        worker_id: str | None = None,
+    ) -> None:
+        self.store = store
+        self.registry = registry
+        self.config = config or WorkerConfig()
+        self.worker_id = worker_id or default_worker_id()
+        self._running: dict[uuid.UUID, ex.Execution] = {}
+        self._outcomes: list[tuple[Outcome | None, uuid.UUID]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping = asyncio.Event()
+        self._slot_freed = asyncio.Event()
+        self._outcome_ready = asyncio.Event()
+        self._threads = concurrent.futures.ThreadPoolExecutor(
+            max_workers=self.config.concurrency, thread_name_prefix="orbit-job"
+        )
+        self.started = asyncio.Event()
+
+    # -- public -----------------------------------------------------------------------------
+
+    @property
+    def running(self) -> int:
+        """How many jobs this worker is running now."""
+        return len(self._running)
+
+    def stop(self) -> None:
+        """Ask the worker to finish: no new claims; running jobs get the grace period."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._stopping.set)
+        else:
+            self._stopping.set()
+
+    def install_signal_handlers(self) -> None:
+        """Stop gracefully on SIGTERM and SIGINT (call from inside the running loop)."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stop)
+
+    async def run(self) -> None:
+        """Claim and run jobs until ``stop()``; then drain gracefully and return."""
+        self._loop = asyncio.get_running_loop()
+        config = self.config
+        wakeup = self.store.wakeup(config.poll_seconds)
+        await wakeup.start()
+        keeper = LeaseKeeper(
+            self.store, self._leases, self._threadsafe(self._interrupt, "cancel"),
+            self._threadsafe(self._interrupt, "lost"),
+            lease_seconds=config.lease_seconds, heartbeat_seconds=config.heartbeat_seconds,
+            tick_seconds=config.cancel_poll_seconds,
+        )
+        reaper = Reaper(self.store, interval_seconds=config.reap_seconds,
+                        retention_seconds=config.retention_seconds)
+        keeper.start()
+        flusher = asyncio.create_task(self._flush_forever(), name="orbit-flusher")
+        reaping = asyncio.create_task(reaper.run(self._stopping), name="orbit-reaper")
+        stop_waiter = asyncio.create_task(self._wake_on_stop(wakeup))
+        log.info("worker %s started: concurrency=%d", self.worker_id, config.concurrency)
+        self.started.set()
+        try:
+            await self._claim_loop(wakeup)
+            await self._drain()
+        finally:
+            keeper.stop()
+            for task in (flusher, reaping, stop_waiter):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await wakeup.close()
+            self._threads.shutdown(wait=False, cancel_futures=True)
+            log.info("worker %s stopped", self.worker_id)
+
+    # -- claiming ---------------------------------------------------------------------------
+
+    def _job_types(self) -> list[str]:
+        return list(self.config.job_types) if self.config.job_types else self.registry.names()
+
+    async def _claim_loop(self, wakeup: ex.Any) -> None:
+        while not self._stopping.is_set():
+            free = self.config.concurrency - len(self._running)
+            if free <= 0:
+                self._slot_freed.clear()
+                await self._slot_freed.wait()
+                continue
+            try:
+                claimed = await asyncio.to_thread(
+                    self.store.claim, self.worker_id, self._job_types(), free,
+                    self.config.lease_seconds,
+                )
+            except Exception:
+                log.warning("claim failed; retrying", exc_info=True)
+                await wakeup.wait(self.config.poll_seconds)
+                continue
+            for job in claimed:
+                self._start(job)
+            if len(claimed) < free:
+                await wakeup.wait()
+
+    async def _wake_on_stop(self, wakeup: ex.Any) -> None:
+        await self._stopping.wait()
+        wakeup.notify()
+        self._slot_freed.set()
+
+    # -- running ----------------------------------------------------------------------------
+
+    def _start(self, job: Job) -> None:
+        definition = self.registry.get(job.job_type)
+        context_type = JobContext if definition.is_async else SyncJobContext
+        execution = ex.Execution(job, definition, context_type(job, self.store))
+        self._running[job.id] = execution
+        timeout = job.timeout_seconds or definition.timeout_seconds
+        if timeout:
+            assert self._loop is not None
+            self._loop.call_later(timeout, execution.interrupt, "timeout")
+        asyncio.create_task(self._execute(execution), name=f"orbit-job-{job.id}")
+
+    async def _execute(self, execution: ex.Execution) -> None:
+        try:
+            outcome = await ex.run(execution, self._threads, self.store.clock.now)
+        except Exception:  # a bug in the worker itself: let the lease expire and reclaim
+            log.exception("job %s: worker error", execution.job.id)
+            outcome = None
+        if outcome is None:
+            log.warning("job %s: lease lost; result dropped", execution.job.id)
+        self._outcomes.append((outcome, execution.job.id))
+        self._outcome_ready.set()
+
+    def _leases(self) -> list[Lease]:
+        return [e.job.lease for e in list(self._running.values()) if not e.finished]
+
+    def _interrupt(self, reason: str, job_id: uuid.UUID) -> None:
+        execution = self._running.get(job_id)
+        if execution is not None:
+            log.info("job %s: interrupt (%s)", job_id, reason)
+            execution.interrupt(reason)
+
+    def _threadsafe(self, method: ex.Any, reason: str) -> ex.Any:
+        def call(job_id: uuid.UUID) -> None:
+            if self._loop is not None and not self._loop.is_closed():
+                self._loop.call_soon_threadsafe(method, reason, job_id)
+
+        return call
+
+    # -- recording outcomes -----------------------------------------------------------------
+
+    async def _flush_forever(self) -> None:
+        while True:
+            await self._outcome_ready.wait()
+            self._outcome_ready.clear()
+            await self._flush()
+
+    async def _flush(self) -> None:
+        batch, self._outcomes = self._outcomes, []
+        outcomes = [o for o, _ in batch if o is not None]
+        for attempt, pause in enumerate((0.0, *FLUSH_RETRY_SECONDS)):
+            await asyncio.sleep(pause)
+            try:
+                lost = await asyncio.to_thread(self.store.record, outcomes)
+                break
+            except Exception:
+                log.warning("recording %d outcomes failed (try %d)", len(outcomes), attempt + 1,
+                            exc_info=True)
+        else:
+            lost = {o.lease.job_id for o in outcomes}  # reclaimed after lease expiry
+        for outcome in outcomes:
+            verb = _VERBS[outcome.status]
+            if outcome.lease.job_id in lost:
+                log.warning("job %s: lease lost; %s rejected", outcome.lease.job_id, verb)
+            else:
+                log.debug("job %s: %s", outcome.lease.job_id, verb)
+        for _, job_id in batch:
+            self._running.pop(job_id, None)
+        self._slot_freed.set()
+
+    async def _drain(self) -> None:
+        grace = self.config.shutdown_grace_seconds
+        deadline = asyncio.get_running_loop().time() + grace
+        while self._running and asyncio.get_running_loop().time() < deadline:
+            self._slot_freed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._slot_freed.wait(), 0.1)
+        for execution in list(self._running.values()):
+            execution.interrupt("shutdown")
+        while self._running:
+            self._slot_freed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._slot_freed.wait(), 0.1)
+
+
+_VERBS = {
+    JobStatus.COMPLETED: "complete",
+    JobStatus.FAILED: "fail",
+    JobStatus.PENDING: "retry",
+    JobStatus.CANCELLED: "cancel",
+    JobStatus.RUNNING: "heartbeat",
+}

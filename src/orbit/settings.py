@@ -1,0 +1,58 @@
+"""Orbit's settings, read from ``ORBIT_*`` environment variables (and a ``.env`` file).
+
+Built explicitly (``Settings()``) in ``main()`` or a test, then passed down; nothing reads
+the environment at import time.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from orbit.jobs import WorkerConfig
+
+
+class Settings(BaseSettings):
+    """Every knob of Orbit; each field ``x`` is set by ``ORBIT_X``."""
+
+    model_config = SettingsConfigDict(env_prefix="ORBIT_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///.orbit/orbit.db"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    api_token: SecretStr | None = None
+    max_body_bytes: int = Field(1024 * 1024, ge=1)
+    migrate_on_start: bool = True
+    embedded_worker: bool = True
+    log_level: str = "INFO"
+
+    concurrency: int = Field(10, ge=1)
+    lease_seconds: float = Field(30.0, gt=0)
+    heartbeat_seconds: float = Field(10.0, gt=0)
+    cancel_poll_seconds: float = Field(0.5, gt=0)
+    poll_seconds: float = Field(1.0, gt=0)
+    reap_seconds: float = Field(5.0, gt=0)
+    retention_seconds: float = Field(86_400.0, ge=0)
+    shutdown_grace_seconds: float = Field(30.0, ge=0)
+
+    ai_provider: str = "offline"
+    ai_model: str | None = None
+    ai_base_url: str | None = None
+    ai_api_key: SecretStr | None = None
+    ai_timeout_seconds: float = 60.0
+    ai_max_retries: int = 2
+    offline_delay_ms: int = 0
+    projects_dir: str = ".orbit/projects"
+
+    def worker_config(self) -> WorkerConfig:
+        """The worker's share of these settings."""
+        return WorkerConfig(
+            concurrency=self.concurrency,
+            lease_seconds=self.lease_seconds,
+            heartbeat_seconds=self.heartbeat_seconds,
+            cancel_poll_seconds=self.cancel_poll_seconds,
+            poll_seconds=self.poll_seconds,
+            reap_seconds=self.reap_seconds,
+            retention_seconds=self.retention_seconds,
+            shutdown_grace_seconds=self.shutdown_grace_seconds,
+        )
