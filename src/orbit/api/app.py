@@ -1,0 +1,54 @@
+"""``create_app(settings)``: the FastAPI application, built explicitly, never at import.
+
+The lifespan opens the job store, migrates it when asked (``ORBIT_MIGRATE_ON_START``)
+and, unless ``embedded_worker`` is off, runs a worker on the server's own loop so a
+single ``orbit serve`` is a complete system. API servers and workers scale apart with
+``orbit serve --no-worker`` plus ``orbit worker``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from orbit.jobs import JobClient, JobRegistry, Worker, migrate, open_store
+from orbit.settings import Settings
+
+
+def create_app(settings: Settings, registry: JobRegistry | None = None) -> FastAPI:
+    """Build the application for ``settings``; ``registry`` holds the job handlers."""
+    registry = registry or JobRegistry()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = open_store(settings.database_url)
+        if settings.migrate_on_start:
+            await asyncio.to_thread(migrate.upgrade, store.engine)
+        app.state.store = store
+        app.state.client = JobClient(store)
+        app.state.registry = registry
+        worker_task = None
+        if settings.embedded_worker:
+            worker = Worker(store, registry, settings.worker_config())
+            app.state.worker = worker
+            worker_task = asyncio.create_task(worker.run(), name="orbit-embedded-worker")
+        try:
+            yield
+        finally:
+            if worker_task is not None:
+                app.state.worker.stop()
+                await worker_task
+            store.close()
+
+    app = FastAPI(title="Orbit", version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
+
+    @app.get("/api/v1/health", tags=["health"])
+    @app.get("/health", tags=["health"], include_in_schema=False)
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
