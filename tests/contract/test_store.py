@@ -54,7 +54,9 @@ def kinds(st: SQLStore, job_id: uuid.UUID) -> list[tuple[int, str, str | None]]:
 # -- enqueue ----------------------------------------------------------------------------------
 
 
-def test_enqueue_creates_a_pending_job_and_its_first_event(st: SQLStore, clock: ManualClock) -> None:
+def test_enqueue_creates_a_pending_job_and_its_first_event(
+    st: SQLStore, clock: ManualClock
+) -> None:
     project = uuid.uuid4()
     job = st.enqueue(JobSpec("interview_message", {"message": "hi"}, project_id=project))
     assert job.status is S.PENDING
@@ -168,7 +170,10 @@ def test_complete_records_result_and_releases_the_lease(st: SQLStore, clock: Man
     clock.advance(2)
     st.complete(job.lease, {"success": True, "content": "AI response here..."})
     done = st.get(job.id)
-    assert done.status is S.COMPLETED and done.result == {"success": True, "content": "AI response here..."}
+    assert done.status is S.COMPLETED and done.result == {
+        "success": True,
+        "content": "AI response here...",
+    }
     assert done.progress_percent == 100.0 and done.completed_at == clock.now()
     assert done.lease_token is None and done.lease_expires_at is None
     assert kinds(st, job.id)[-1] == (3, "status", "completed")
@@ -203,7 +208,9 @@ def test_record_batches_and_reports_lost_leases(st: SQLStore) -> None:
     st.enqueue_many([JobSpec("t") for _ in range(3)])
     a, b, c = st.claim("w", None, 3, LEASE)
     forged = Outcome(type(c.lease)(c.id, uuid.uuid4()), S.COMPLETED, result=1)
-    lost = st.record([Outcome(a.lease, S.COMPLETED, result="a"), Outcome(b.lease, S.CANCELLED), forged])
+    lost = st.record(
+        [Outcome(a.lease, S.COMPLETED, result="a"), Outcome(b.lease, S.CANCELLED), forged]
+    )
     assert lost == {c.id}
     assert st.get(a.id).status is S.COMPLETED and st.get(b.id).status is S.CANCELLED
     assert st.get(c.id).status is S.RUNNING

@@ -58,8 +58,12 @@ def test_four_processes_run_two_thousand_jobs_exactly_once(
     client = JobClient(store)
     ids = client.enqueue_many([JobSpec("record_run", {"n": i}) for i in range(2000)])
     workers = [spawn("--concurrency", "16") for _ in range(4)]
-    wait_until(lambda: store.count_by_status()[S.COMPLETED] == 2000, timeout=120,
-               interval=0.2, what="2,000 jobs completed")
+    wait_until(
+        lambda: store.count_by_status()[S.COMPLETED] == 2000,
+        timeout=120,
+        interval=0.2,
+        what="2,000 jobs completed",
+    )
     counts = store.count_by_status()
     assert counts[S.PENDING] == counts[S.RUNNING] == counts[S.FAILED] == 0
     per_job = collections.Counter(job_id for job_id, _ in runs())
@@ -77,7 +81,9 @@ LEASE_ARGS = ("--lease", "1", "--heartbeat", "0.2", "--reap", "0.2")
 
 
 def test_sigkilled_worker_job_completes_elsewhere_on_second_attempt(
-    store: SQLStore, runs: Callable[[], list[tuple[str, int]]], spawn: Callable[..., subprocess.Popen[bytes]]
+    store: SQLStore,
+    runs: Callable[[], list[tuple[str, int]]],
+    spawn: Callable[..., subprocess.Popen[bytes]],
 ) -> None:
     client = JobClient(store)
     job = client.enqueue("stall_first_attempt", max_attempts=3)
@@ -96,7 +102,9 @@ def test_sigkilled_worker_job_completes_elsewhere_on_second_attempt(
 
 
 def test_a_job_that_kills_every_worker_ends_failed(
-    store: SQLStore, runs: Callable[[], list[tuple[str, int]]], spawn: Callable[..., subprocess.Popen[bytes]]
+    store: SQLStore,
+    runs: Callable[[], list[tuple[str, int]]],
+    spawn: Callable[..., subprocess.Popen[bytes]],
 ) -> None:
     client = JobClient(store)
     job = client.enqueue("kill_worker", max_attempts=2)
@@ -106,8 +114,11 @@ def test_a_job_that_kills_every_worker_ends_failed(
             break
         victim = spawn(*LEASE_ARGS, "--job-type", "kill_worker")
         assert victim.wait(30) == -signal.SIGKILL
-        wait_until(lambda: client.get(job.id).status is not S.RUNNING, timeout=20,
-                   what="lease expiry and reclaim")
+        wait_until(
+            lambda: client.get(job.id).status is not S.RUNNING,
+            timeout=20,
+            what="lease expiry and reclaim",
+        )
     failed = client.get(job.id)
     assert failed.status is S.FAILED and failed.attempts == 2
     assert failed.error == "worker lost: lease expired after 2 of 2 attempts"

@@ -13,7 +13,6 @@ import pytest
 
 from orbit.jobs import (
     BackoffPolicy,
-    Cancelled,
     Fail,
     JobClient,
     JobContext,
@@ -32,73 +31,96 @@ S = JobStatus
 FAST = BackoffPolicy(base=0.01, cap=0.05)
 
 
+HANDLERS: list[tuple[str, Callable[..., Any], dict[str, Any]]] = []
+
+
+def _handler(name: str, **options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Collect a test handler; each test gets a fresh registry of all of them."""
+
+    def keep(fn: Callable[..., Any]) -> Callable[..., Any]:
+        HANDLERS.append((name, fn, options))
+        return fn
+
+    return keep
+
+
+@_handler("steps")
+async def steps(ctx: JobContext, n: int) -> dict[str, Any]:
+    for i in range(1, n + 1):
+        await ctx.progress(100 * i / n, f"Step {i}/{n}")
+    return {"success": True, "steps": n}
+
+
+@_handler("sync_steps")
+def sync_steps(ctx: SyncJobContext, n: int) -> dict[str, Any]:
+    for i in range(1, n + 1):
+        ctx.progress(100 * i / n, f"Step {i}/{n}")
+    return {"thread": threading.current_thread().name}
+
+
+@_handler("flaky", backoff=FAST)
+async def flaky(ctx: JobContext, fail_times: int) -> int:
+    if ctx.attempt <= fail_times:
+        raise RuntimeError(f"AI API call failed: attempt {ctx.attempt}")
+    return ctx.attempt
+
+
+@_handler("asks_retry", backoff=FAST)
+async def asks_retry(ctx: JobContext) -> str:
+    if ctx.attempt == 1:
+        raise Retry(after=0.05, reason="rate limited")
+    return "ok"
+
+
+@_handler("gives_up")
+async def gives_up(ctx: JobContext) -> None:
+    raise Fail("interview has no answers")
+
+
+@_handler("sleeper", timeout_seconds=0.3, backoff=FAST)
+async def sleeper(ctx: JobContext) -> None:
+    await asyncio.sleep(30)
+
+
+@_handler("async_wait")
+async def async_wait(ctx: JobContext) -> str:
+    await ctx.progress(1, "waiting")
+    await asyncio.sleep(60)
+    return "never"
+
+
+@_handler("sync_wait")
+def sync_wait(ctx: SyncJobContext) -> str:
+    ctx.progress(1, "waiting")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ctx.raise_if_cancelled()
+        time.sleep(0.01)
+    return "never"
+
+
+@_handler("blocking")
+async def blocking(ctx: JobContext, seconds: float) -> str:
+    time.sleep(seconds)  # blocks the loop on purpose: heartbeats must not starve
+    return "survived"
+
+
+@_handler("bad_result")
+async def bad_result(ctx: JobContext) -> object:
+    return object()
+
+
+@_handler("slow_ok")
+async def slow_ok(ctx: JobContext, seconds: float) -> str:
+    await ctx.progress(10, "started")
+    await asyncio.sleep(seconds)
+    return "finished"
+
+
 def make_registry() -> JobRegistry:
     registry = JobRegistry()
-    calls: dict[str, int] = {}
-    registry.calls = calls  # type: ignore[attr-defined]
-
-    @registry.job("steps")
-    async def steps(ctx: JobContext, n: int) -> dict[str, Any]:
-        for i in range(1, n + 1):
-            await ctx.progress(100 * i / n, f"Step {i}/{n}")
-        return {"success": True, "steps": n}
-
-    @registry.job("sync_steps")
-    def sync_steps(ctx: SyncJobContext, n: int) -> dict[str, Any]:
-        for i in range(1, n + 1):
-            ctx.progress(100 * i / n, f"Step {i}/{n}")
-        return {"thread": threading.current_thread().name}
-
-    @registry.job("flaky", backoff=FAST)
-    async def flaky(ctx: JobContext, fail_times: int) -> int:
-        if ctx.attempt <= fail_times:
-            raise RuntimeError(f"AI API call failed: attempt {ctx.attempt}")
-        return ctx.attempt
-
-    @registry.job("asks_retry", backoff=FAST)
-    async def asks_retry(ctx: JobContext) -> str:
-        if ctx.attempt == 1:
-            raise Retry(after=0.05, reason="rate limited")
-        return "ok"
-
-    @registry.job("gives_up")
-    async def gives_up(ctx: JobContext) -> None:
-        raise Fail("interview has no answers")
-
-    @registry.job("sleeper", timeout_seconds=0.3, backoff=FAST)
-    async def sleeper(ctx: JobContext) -> None:
-        await asyncio.sleep(30)
-
-    @registry.job("async_wait")
-    async def async_wait(ctx: JobContext) -> str:
-        await ctx.progress(1, "waiting")
-        await asyncio.sleep(60)
-        return "never"
-
-    @registry.job("sync_wait")
-    def sync_wait(ctx: SyncJobContext) -> str:
-        ctx.progress(1, "waiting")
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            ctx.raise_if_cancelled()
-            time.sleep(0.01)
-        return "never"
-
-    @registry.job("blocking")
-    async def blocking(ctx: JobContext, seconds: float) -> str:
-        time.sleep(seconds)  # blocks the loop on purpose: heartbeats must not starve
-        return "survived"
-
-    @registry.job("bad_result")
-    async def bad_result(ctx: JobContext) -> object:
-        return object()
-
-    @registry.job("slow_ok")
-    async def slow_ok(ctx: JobContext, seconds: float) -> str:
-        await ctx.progress(10, "started")
-        await asyncio.sleep(seconds)
-        return "finished"
-
+    for name, fn, options in HANDLERS:
+        registry.job(name, **options)(fn)
     return registry
 
 
@@ -113,9 +135,7 @@ def client(store: SQLStore) -> JobClient:
 
 
 @pytest.fixture
-async def run_worker(
-    store: SQLStore, registry: JobRegistry
-) -> AsyncIterator[Callable[..., Any]]:
+async def run_worker(store: SQLStore, registry: JobRegistry) -> AsyncIterator[Callable[..., Any]]:
     started: list[tuple[Worker, asyncio.Task[None]]] = []
 
     async def start(**config: Any) -> Worker:
@@ -134,7 +154,9 @@ async def run_worker(
 
 async def finished(client: JobClient, job_id: uuid.UUID, timeout: float = 10.0) -> Any:
     return await async_wait_until(
-        lambda: (job := client.get(job_id)).finished and job, timeout, what=f"job {job_id} to finish"
+        lambda: (job := client.get(job_id)).finished and job,
+        timeout,
+        what=f"job {job_id} to finish",
     )
 
 
@@ -159,16 +181,24 @@ async def test_sync_handler_runs_in_a_worker_thread(client: JobClient, run_worke
     assert done.progress_message == "Step 2/2"
 
 
-async def test_failures_retry_with_backoff_until_success(client: JobClient, run_worker: Any) -> None:
+async def test_failures_retry_with_backoff_until_success(
+    client: JobClient, run_worker: Any
+) -> None:
     await run_worker()
     job = client.enqueue("flaky", {"fail_times": 2}, max_attempts=3)
     done = await finished(client, job.id)
     assert done.status is S.COMPLETED and done.result == 3 and done.attempts == 3
-    errors = [e.payload.get("error") for e in client.events(job.id) if e.payload.get("status") == "pending"]
+    errors = [
+        e.payload.get("error")
+        for e in client.events(job.id)
+        if e.payload.get("status") == "pending"
+    ]
     assert errors[1:] == ["AI API call failed: attempt 1", "AI API call failed: attempt 2"]
 
 
-async def test_exhausted_retries_fail_with_the_last_error(client: JobClient, run_worker: Any) -> None:
+async def test_exhausted_retries_fail_with_the_last_error(
+    client: JobClient, run_worker: Any
+) -> None:
     await run_worker()
     job = client.enqueue("flaky", {"fail_times": 5}, max_attempts=2)
     done = await finished(client, job.id)
@@ -194,7 +224,9 @@ async def test_timeout_fails_the_attempt(client: JobClient, run_worker: Any) -> 
     assert done.error == "timed out after 0.3s"
 
 
-async def test_per_job_timeout_overrides_the_type_default(client: JobClient, run_worker: Any) -> None:
+async def test_per_job_timeout_overrides_the_type_default(
+    client: JobClient, run_worker: Any
+) -> None:
     await run_worker()
     job = client.enqueue("slow_ok", {"seconds": 5}, timeout_seconds=0.2, max_attempts=1)
     done = await finished(client, job.id)

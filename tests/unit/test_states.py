@@ -26,11 +26,17 @@ def test_every_pair_is_decided() -> None:
 
 
 def test_status_values_are_the_seeds_names() -> None:
-    assert [s.value for s in JobStatus] == ["pending", "running", "completed", "failed", "cancelled"]
+    assert [s.value for s in JobStatus] == [
+        "pending",
+        "running",
+        "completed",
+        "failed",
+        "cancelled",
+    ]
 
 
 def test_sets_partition_the_statuses() -> None:
-    assert ACTIVE | TERMINAL == set(JobStatus)
+    assert set(JobStatus) == ACTIVE | TERMINAL
     assert not ACTIVE & TERMINAL
     assert RETRYABLE <= TERMINAL
     assert TRANSITIONS[S.COMPLETED] == frozenset()

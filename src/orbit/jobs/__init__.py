@@ -32,8 +32,7 @@ from orbit.jobs.errors import (
 from orbit.jobs.models import Job, JobEvent, JobFilter, JobPage, JobSpec, Lease, Outcome
 from orbit.jobs.retry import BackoffPolicy, RetryDecision
 from orbit.jobs.states import ACTIVE, RETRYABLE, TERMINAL, TRANSITIONS, JobStatus
-from orbit.jobs.store import SQLStore, open_store
-from orbit.jobs.store import migrate
+from orbit.jobs.store import SQLStore, migrate, open_store
 from orbit.jobs.worker import (
     JobContext,
     JobDefinition,

@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import os
 import socket
@@ -65,7 +66,9 @@ class JobClient:
         """A page of jobs, newest first."""
         return self.store.list(where, limit, cursor)
 
-    def events(self, job_id: uuid.UUID, after: int = 0, limit: int = 1000) -> list[JobEvent]:
+    def events(
+        self, job_id: uuid.UUID, after: int = 0, limit: int = 1000
+    ) -> builtins.list[JobEvent]:
         """A job's events after sequence number ``after``."""
         return self.store.events_after(job_id, after, limit)
 
@@ -111,16 +114,16 @@ class JobClient:
 
     def start_job(self, job_id: uuid.UUID) -> Job:
         """Claim this pending job for the caller; later calls use the lease kept here."""
-        claimed = self.store.claim(
-            self._identity, None, 1, MANUAL_LEASE_SECONDS, job_ids=[job_id]
-        )
+        claimed = self.store.claim(self._identity, None, 1, MANUAL_LEASE_SECONDS, job_ids=[job_id])
         if not claimed:
             job = self.store.get(job_id)
             raise LeaseLost(job.id)
         self._held[job_id] = claimed[0].lease
         return claimed[0]
 
-    def update_progress(self, job_id: uuid.UUID, percent: float | None, message: str | None) -> None:
+    def update_progress(
+        self, job_id: uuid.UUID, percent: float | None, message: str | None
+    ) -> None:
         """Record progress on a job this client started."""
         self.store.progress(self._lease(job_id), percent, message)
 

@@ -64,7 +64,7 @@ class ConfigurationError(OrbitError):
     """The engine was configured with something it cannot use."""
 
 
-class JobSignal(Exception):  # noqa: N818 - signals are named for what they ask, not as errors
+class JobSignal(Exception):
     """Root of the control-flow signals a handler may raise."""
 
 

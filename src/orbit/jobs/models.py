@@ -1,4 +1,4 @@
-"""Value objects the engine hands out: ``Job``, ``JobSpec``, ``JobEvent``, ``JobPage``, ``Lease``."""
+"""Value objects the engine hands out: ``Job``, ``JobSpec``, ``JobEvent``, ``Lease``, ..."""
 
 from __future__ import annotations
 

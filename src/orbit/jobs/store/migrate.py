@@ -15,6 +15,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
+from orbit.jobs.store.schema import metadata
+
 VERSION_TABLE = "orbit_jobs_version"
 SCRIPT_LOCATION = "orbit.jobs.store:migrations"
 
@@ -52,8 +54,6 @@ def head() -> str | None:
 
 def drift(engine: Engine) -> list[Any]:
     """Differences between the migrated database and the declared schema (empty when equal)."""
-    from orbit.jobs.store.schema import metadata
-
     with engine.connect() as conn:
         context = MigrationContext.configure(
             conn, opts={"version_table": VERSION_TABLE, "compare_type": True}

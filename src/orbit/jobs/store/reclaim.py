@@ -75,9 +75,13 @@ def reclaim_statements(
         .returning(*returning),
         lambda row: status_payload(_S.CANCELLED, error=WORKER_LOST),
     )
-    exhausted_message = sa.literal(f"{WORKER_LOST} after ") + sa.cast(
-        jobs.c.attempts, sa.String
-    ) + sa.literal(" of ") + sa.cast(jobs.c.max_attempts, sa.String) + sa.literal(" attempts")
+    exhausted_message = (
+        sa.literal(f"{WORKER_LOST} after ")
+        + sa.cast(jobs.c.attempts, sa.String)
+        + sa.literal(" of ")
+        + sa.cast(jobs.c.max_attempts, sa.String)
+        + sa.literal(" attempts")
+    )
     yield (
         _S.FAILED,
         sa.update(jobs)

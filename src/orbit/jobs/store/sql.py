@@ -11,6 +11,7 @@ on ``Dialect``, overridden in ``sqlite.py`` and ``postgres.py``.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import datetime as dt
 import uuid
@@ -185,7 +186,9 @@ class SQLStore:
         try:
             with self._write() as conn:
                 row = conn.execute(sa.insert(jobs).values(values).returning(*JOB_COLUMNS)).one()
-                insert_events(conn, [event_row(row.id, 1, "status", status_payload(_S.PENDING), now)])
+                insert_events(
+                    conn, [event_row(row.id, 1, "status", status_payload(_S.PENDING), now)]
+                )
                 self.dialect.after_enqueue(conn)
         except sa.exc.IntegrityError as exc:
             existing = self._by_idempotency_key(spec.idempotency_key)
@@ -226,7 +229,9 @@ class SQLStore:
             raise JobNotFound(job_id)
         return to_job(row)
 
-    def list(self, where: JobFilter | None = None, limit: int = 50, cursor: str | None = None) -> JobPage:
+    def list(
+        self, where: JobFilter | None = None, limit: int = 50, cursor: str | None = None
+    ) -> JobPage:
         """List jobs newest first, ``limit`` per page; pass ``next_cursor`` back for more."""
         where = where or JobFilter()
         stmt = sa.select(*JOB_COLUMNS)
@@ -261,7 +266,9 @@ class SQLStore:
             counts = {JobStatus(s): n for s, n in conn.execute(stmt)}
         return {s: counts.get(s, 0) for s in JobStatus}
 
-    def events_after(self, job_id: uuid.UUID, seq: int = 0, limit: int = 1000) -> list[JobEvent]:
+    def events_after(
+        self, job_id: uuid.UUID, seq: int = 0, limit: int = 1000
+    ) -> builtins.list[JobEvent]:
         """A job's events with ``seq`` greater than ``seq``, oldest first."""
         stmt = (
             sa.select(job_events)
@@ -281,7 +288,7 @@ class SQLStore:
         limit: int,
         lease_seconds: float,
         job_ids: Sequence[uuid.UUID] | None = None,
-    ) -> list[Job]:
+    ) -> builtins.list[Job]:
         """Atomically take up to ``limit`` runnable jobs under a fresh lease token.
 
         ``job_types`` restricts to the types this worker can run (``None``: any);
@@ -323,8 +330,11 @@ class SQLStore:
                 conn,
                 [
                     event_row(
-                        j.id, j.version, "status",
-                        status_payload(_S.RUNNING, attempt=j.attempts, worker_id=worker_id), now,
+                        j.id,
+                        j.version,
+                        "status",
+                        status_payload(_S.RUNNING, attempt=j.attempts, worker_id=worker_id),
+                        now,
                     )
                     for j in claimed
                 ],
@@ -339,9 +349,12 @@ class SQLStore:
         now = self.clock.now()
         stmt = (
             sa.update(jobs)
-            .where(IS_RUNNING, sa.tuple_(jobs.c.id, jobs.c.lease_token).in_(
-                [(lease.job_id, lease.token) for lease in leases]
-            ))
+            .where(
+                IS_RUNNING,
+                sa.tuple_(jobs.c.id, jobs.c.lease_token).in_(
+                    [(lease.job_id, lease.token) for lease in leases]
+                ),
+            )
             .values(lease_expires_at=now + dt.timedelta(seconds=lease_seconds))
             .returning(jobs.c.id, jobs.c.cancel_requested_at)
         )
@@ -516,7 +529,9 @@ class SQLStore:
             for status, stmt, payload in reclaim_statements(now):
                 rows = list(conn.execute(stmt))
                 report.add(status, [r.id for r in rows])
-                insert_events(conn, [event_row(r.id, r.version, "status", payload(r), now) for r in rows])
+                insert_events(
+                    conn, [event_row(r.id, r.version, "status", payload(r), now) for r in rows]
+                )
             if report.requeued:
                 self.dialect.after_enqueue(conn)
         if report.requeued:

@@ -11,6 +11,7 @@ import datetime as dt
 import functools
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from orbit.jobs.errors import Cancelled, Fail, LeaseLost, Retry
@@ -52,9 +53,7 @@ class Execution:
             self.task.cancel()
 
 
-def start(
-    execution: Execution, threads: concurrent.futures.Executor
-) -> asyncio.Future[Any]:
+def start(execution: Execution, threads: concurrent.futures.Executor) -> asyncio.Future[Any]:
     """Start the handler: on the loop if async, in ``threads`` if sync."""
     job, definition = execution.job, execution.definition
     if definition.is_async:
@@ -78,8 +77,13 @@ def outcome_after_interrupt(execution: Execution, now: dt.datetime) -> Outcome |
     if reason == "lost":
         return None
     if reason == "shutdown":
-        return Outcome(lease, _S.PENDING, error="worker stopped before the job finished",
-                       run_at=now, release=True)
+        return Outcome(
+            lease,
+            _S.PENDING,
+            error="worker stopped before the job finished",
+            run_at=now,
+            release=True,
+        )
     if reason == "timeout":
         timeout = execution.job.timeout_seconds or execution.definition.timeout_seconds
         return failure(execution, f"timed out after {timeout:g}s", now)
@@ -105,14 +109,35 @@ def completed(execution: Execution, result: Any, now: dt.datetime) -> Outcome | 
     try:
         json.dumps(result)
     except (TypeError, ValueError) as exc:
-        return Outcome(execution.job.lease, _S.FAILED,
-                       error=f"handler returned a result that is not JSON: {exc}")
+        return Outcome(
+            execution.job.lease,
+            _S.FAILED,
+            error=f"handler returned a result that is not JSON: {exc}",
+        )
     return Outcome(execution.job.lease, _S.COMPLETED, result=result)
 
 
-async def run(execution: Execution, threads: concurrent.futures.Executor,
-              now: Any) -> Outcome | None:
-    """Run the handler to its end and say how it ended; ``now`` is the clock's ``now``."""
+def outcome_of_exception(execution: Execution, exc: Exception, now: dt.datetime) -> Outcome | None:
+    """How a handler that raised ``exc`` ended: signals first, then plain errors."""
+    lease = execution.job.lease
+    if isinstance(exc, LeaseLost):
+        return None
+    if execution.reason:  # interrupted: whatever it raised on the way out, the reason rules
+        return outcome_after_interrupt(execution, now)
+    if isinstance(exc, Cancelled):
+        return Outcome(lease, _S.CANCELLED, error="cancelled")
+    if isinstance(exc, Retry):
+        return failure(execution, exc.reason, now, after=exc.after)
+    if isinstance(exc, Fail):
+        return Outcome(lease, _S.FAILED, error=exc.message)
+    log.info("job %s (%s) raised %r", execution.job.id, execution.job.job_type, exc)
+    return failure(execution, error_text(exc), now)
+
+
+async def run(
+    execution: Execution, threads: concurrent.futures.Executor, now: Callable[[], dt.datetime]
+) -> Outcome | None:
+    """Run the handler to its end and say how it ended; ``now`` reads the clock."""
     task = start(execution, threads)
     try:
         result = await task
@@ -121,20 +146,8 @@ async def run(execution: Execution, threads: concurrent.futures.Executor,
         if current is not None and current.cancelling():
             raise  # the worker itself is being torn down
         return outcome_after_interrupt(execution, now())
-    except Cancelled:
-        return outcome_after_interrupt(execution, now()) if execution.reason else Outcome(
-            execution.job.lease, _S.CANCELLED, error="cancelled")
-    except LeaseLost:
-        return None
-    except Retry as signal:
-        return failure(execution, signal.reason, now(), after=signal.after)
-    except Fail as signal:
-        return Outcome(execution.job.lease, _S.FAILED, error=signal.message)
     except Exception as exc:
-        if execution.reason:
-            return outcome_after_interrupt(execution, now())
-        log.info("job %s (%s) raised %r", execution.job.id, execution.job.job_type, exc)
-        return failure(execution, error_text(exc), now())
+        return outcome_of_exception(execution, exc, now())
     finally:
         execution.finished = True
     return completed(execution, result, now())

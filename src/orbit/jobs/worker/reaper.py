@@ -8,6 +8,7 @@ matches rows that are still expired, so two reapers never move the same job twic
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import time
@@ -41,10 +42,8 @@ class Reaper:
                 await self.run_once()
             except Exception:  # keep reaping through transient database errors
                 log.warning("reaper pass failed", exc_info=True)
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopping.wait(), self._interval)
-            except TimeoutError:
-                pass
 
     async def run_once(self) -> None:
         """One pass: reclaim expired leases, and prune when it is due."""
@@ -52,7 +51,9 @@ class Reaper:
         if report.total:
             log.warning(
                 "reclaim: requeued=%d failed=%d cancelled=%d",
-                len(report.requeued), len(report.failed), len(report.cancelled),
+                len(report.requeued),
+                len(report.failed),
+                len(report.cancelled),
             )
         if self._retention > 0 and time.monotonic() >= self._next_prune:
             self._next_prune = time.monotonic() + self._prune_interval

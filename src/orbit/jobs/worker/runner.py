@@ -22,10 +22,12 @@ import os
 import signal
 import socket
 import uuid
+from collections.abc import Callable
 
 from orbit.jobs.models import Job, Lease, Outcome
 from orbit.jobs.states import JobStatus
 from orbit.jobs.store import SQLStore
+from orbit.jobs.store.wakeup import Wakeup
 from orbit.jobs.worker import execution as ex
 from orbit.jobs.worker.context import JobContext, SyncJobContext
 from orbit.jobs.worker.keeper import LeaseKeeper
@@ -73,6 +75,7 @@ class Worker:
         self.worker_id = worker_id or default_worker_id()
         self._running: dict[uuid.UUID, ex.Execution] = {}
         self._outcomes: list[tuple[Outcome | None, uuid.UUID]] = []
+        self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = asyncio.Event()
         self._slot_freed = asyncio.Event()
@@ -109,13 +112,19 @@ class Worker:
         wakeup = self.store.wakeup(config.poll_seconds)
         await wakeup.start()
         keeper = LeaseKeeper(
-            self.store, self._leases, self._threadsafe(self._interrupt, "cancel"),
+            self.store,
+            self._leases,
+            self._threadsafe(self._interrupt, "cancel"),
             self._threadsafe(self._interrupt, "lost"),
-            lease_seconds=config.lease_seconds, heartbeat_seconds=config.heartbeat_seconds,
+            lease_seconds=config.lease_seconds,
+            heartbeat_seconds=config.heartbeat_seconds,
             tick_seconds=config.cancel_poll_seconds,
         )
-        reaper = Reaper(self.store, interval_seconds=config.reap_seconds,
-                        retention_seconds=config.retention_seconds)
+        reaper = Reaper(
+            self.store,
+            interval_seconds=config.reap_seconds,
+            retention_seconds=config.retention_seconds,
+        )
         keeper.start()
         flusher = asyncio.create_task(self._flush_forever(), name="orbit-flusher")
         reaping = asyncio.create_task(reaper.run(self._stopping), name="orbit-reaper")
@@ -140,7 +149,7 @@ class Worker:
     def _job_types(self) -> list[str]:
         return list(self.config.job_types) if self.config.job_types else self.registry.names()
 
-    async def _claim_loop(self, wakeup: ex.Any) -> None:
+    async def _claim_loop(self, wakeup: Wakeup) -> None:
         while not self._stopping.is_set():
             free = self.config.concurrency - len(self._running)
             if free <= 0:
@@ -149,7 +158,10 @@ class Worker:
                 continue
             try:
                 claimed = await asyncio.to_thread(
-                    self.store.claim, self.worker_id, self._job_types(), free,
+                    self.store.claim,
+                    self.worker_id,
+                    self._job_types(),
+                    free,
                     self.config.lease_seconds,
                 )
             except Exception:
@@ -161,7 +173,7 @@ class Worker:
             if len(claimed) < free:
                 await wakeup.wait()
 
-    async def _wake_on_stop(self, wakeup: ex.Any) -> None:
+    async def _wake_on_stop(self, wakeup: Wakeup) -> None:
         await self._stopping.wait()
         wakeup.notify()
         self._slot_freed.set()
@@ -177,7 +189,9 @@ class Worker:
         if timeout:
             assert self._loop is not None
             self._loop.call_later(timeout, execution.interrupt, "timeout")
-        asyncio.create_task(self._execute(execution), name=f"orbit-job-{job.id}")
+        task = asyncio.create_task(self._execute(execution), name=f"orbit-job-{job.id}")
+        self._tasks.add(task)  # the loop keeps only weak references to tasks
+        task.add_done_callback(self._tasks.discard)
 
     async def _execute(self, execution: ex.Execution) -> None:
         try:
@@ -199,7 +213,9 @@ class Worker:
             log.info("job %s: interrupt (%s)", job_id, reason)
             execution.interrupt(reason)
 
-    def _threadsafe(self, method: ex.Any, reason: str) -> ex.Any:
+    def _threadsafe(
+        self, method: Callable[[str, uuid.UUID], None], reason: str
+    ) -> Callable[[uuid.UUID], None]:
         def call(job_id: uuid.UUID) -> None:
             if self._loop is not None and not self._loop.is_closed():
                 self._loop.call_soon_threadsafe(method, reason, job_id)
@@ -223,8 +239,12 @@ class Worker:
                 lost = await asyncio.to_thread(self.store.record, outcomes)
                 break
             except Exception:
-                log.warning("recording %d outcomes failed (try %d)", len(outcomes), attempt + 1,
-                            exc_info=True)
+                log.warning(
+                    "recording %d outcomes failed (try %d)",
+                    len(outcomes),
+                    attempt + 1,
+                    exc_info=True,
+                )
         else:
             lost = {o.lease.job_id for o in outcomes}  # reclaimed after lease expiry
         for outcome in outcomes:

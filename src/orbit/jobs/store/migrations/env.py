@@ -1,4 +1,4 @@
-"""Alembic environment for the job engine's tables (own version table, runs on a given connection)."""
+"""Alembic environment for the engine's tables: own version table, runs on a given connection."""
 
 from __future__ import annotations
 

@@ -56,9 +56,7 @@ def upgrade() -> None:
             "progress_percent IS NULL OR (progress_percent >= 0 AND progress_percent <= 100)",
             name=op.f("ck_jobs_progress_percent"),
         ),
-        sa.CheckConstraint(
-            "attempts >= 0 AND max_attempts >= 1", name=op.f("ck_jobs_attempts")
-        ),
+        sa.CheckConstraint("attempts >= 0 AND max_attempts >= 1", name=op.f("ck_jobs_attempts")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_jobs")),
     )
     for name, cols in (
