@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
+import json
 import logging
+import uuid
+from collections.abc import Sequence
 
 import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from orbit.jobs.models import Outcome
+from orbit.jobs.store.outcomes import outcome_params, outcome_payload
 from orbit.jobs.store.sql import Dialect
 from orbit.jobs.store.wakeup import Wakeup
 
@@ -73,10 +79,63 @@ class ListenWakeup(Wakeup):
                 await self._task
 
 
+# One round trip records a whole batch: unnest the outcomes, update the rows still held
+# under their lease tokens, and append a status event for exactly the rows updated.
+RECORD_BATCH = sa.text("""
+WITH o AS (
+    SELECT * FROM unnest(
+        CAST(:ids AS uuid[]), CAST(:tokens AS uuid[]), CAST(:statuses AS text[]),
+        CAST(:results AS text[]), CAST(:errors AS text[]), CAST(:run_ats AS timestamptz[]),
+        CAST(:given_back AS integer[]), CAST(:payloads AS text[])
+    ) AS o(id, token, status, result, error, run_at, given_back, payload)
+), u AS (
+    UPDATE jobs AS j SET
+        status = o.status,
+        result = CASE WHEN o.status = 'pending' THEN NULL ELSE CAST(o.result AS jsonb) END,
+        error = o.error,
+        completed_at = CASE WHEN o.status = 'pending' THEN NULL ELSE :now END,
+        run_at = CASE WHEN o.status = 'pending' THEN o.run_at ELSE j.run_at END,
+        worker_id = CASE WHEN o.status = 'pending' THEN NULL ELSE j.worker_id END,
+        attempts = j.attempts - o.given_back,
+        progress_percent = CASE WHEN o.status = 'completed' THEN 100 ELSE j.progress_percent END,
+        lease_token = NULL,
+        lease_expires_at = NULL,
+        updated_at = :now,
+        version = j.version + 1
+    FROM o
+    WHERE j.id = o.id AND j.status = 'running' AND j.lease_token = o.token
+    RETURNING j.id, j.version, o.payload
+)
+INSERT INTO job_events (job_id, seq, kind, payload, created_at)
+SELECT u.id, u.version, 'status', CAST(u.payload AS jsonb), :now FROM u
+RETURNING job_id
+""")
+
+
 class PostgresDialect(Dialect):
     """PostgreSQL behaviour for the shared store."""
 
     name = "postgresql"
+
+    def record_outcomes(
+        self, conn: Connection, outcomes: Sequence[Outcome], now: dt.datetime
+    ) -> set[uuid.UUID]:
+        params = [outcome_params(o, now) for o in outcomes]
+        recorded = conn.execute(
+            RECORD_BATCH,
+            {
+                "ids": [p["o_id"] for p in params],
+                "tokens": [p["o_token"] for p in params],
+                "statuses": [p["o_status"] for p in params],
+                "results": [json.dumps(p["o_result"]) for p in params],
+                "errors": [p["o_error"] for p in params],
+                "run_ats": [p["o_run_at"] for p in params],
+                "given_back": [p["o_given_back"] for p in params],
+                "payloads": [json.dumps(outcome_payload(o)) for o in outcomes],
+                "now": now,
+            },
+        ).scalars()
+        return {o.lease.job_id for o in outcomes} - set(recorded)
 
     def after_enqueue(self, conn: Connection) -> None:
         conn.execute(sa.text(f"NOTIFY {CHANNEL}"))

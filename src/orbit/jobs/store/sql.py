@@ -25,6 +25,7 @@ from orbit.jobs.clock import Clock, SystemClock
 from orbit.jobs.errors import InvalidTransition, JobNotFound, LeaseLost
 from orbit.jobs.models import JSON, Job, JobEvent, JobFilter, JobPage, JobSpec, Lease, Outcome
 from orbit.jobs.states import RETRYABLE, TERMINAL, JobStatus
+from orbit.jobs.store.outcomes import insert_events, record_outcome
 from orbit.jobs.store.reclaim import ReclaimReport, reclaim_statements
 from orbit.jobs.store.rows import (
     JOB_COLUMNS,
@@ -66,54 +67,9 @@ class Dialect:
         self, conn: Connection, outcomes: Sequence[Outcome], now: dt.datetime
     ) -> set[uuid.UUID]:
         """Record finished jobs; returns the ids whose lease was lost (nothing written)."""
-        return {o.lease.job_id for o in outcomes if not record_outcome(conn, o, now)}
-
-
-def outcome_values(outcome: Outcome, now: dt.datetime) -> dict[str, Any]:
-    """Column values that record ``outcome`` on a running job."""
-    values: dict[str, Any] = {
-        "status": outcome.status.value,
-        "updated_at": now,
-        "lease_token": None,
-        "lease_expires_at": None,
-    }
-    if outcome.status is _S.PENDING:
-        values.update(error=outcome.error, run_at=outcome.run_at or now, worker_id=None)
-        if outcome.release:  # handed back unfinished (shutdown): the attempt does not count
-            values["attempts"] = jobs.c.attempts - 1
-    else:
-        values.update(result=outcome.result, error=outcome.error, completed_at=now)
-    if outcome.status is _S.COMPLETED:
-        values["progress_percent"] = 100.0
-    return values
-
-
-def outcome_payload(outcome: Outcome) -> dict[str, JSON]:
-    """The ``status`` event that records ``outcome``."""
-    run_at = outcome.run_at.isoformat() if outcome.run_at else None
-    return status_payload(outcome.status, error=outcome.error, run_at=run_at)
-
-
-def record_outcome(conn: Connection, outcome: Outcome, now: dt.datetime) -> bool:
-    """Record one outcome under its lease; False when the lease was lost."""
-    lease = outcome.lease
-    stmt = (
-        sa.update(jobs)
-        .where(jobs.c.id == lease.job_id, IS_RUNNING, jobs.c.lease_token == lease.token)
-        .values(version=_NEXT_VERSION, **outcome_values(outcome, now))
-        .returning(jobs.c.version)
-    )
-    version = conn.execute(stmt).scalar()
-    if version is None:
-        return False
-    insert_events(conn, [event_row(lease.job_id, version, "status", outcome_payload(outcome), now)])
-    return True
-
-
-def insert_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Append event rows (no-op when empty)."""
-    if rows:
-        conn.execute(sa.insert(job_events), rows)
+        recorded = [record_outcome(conn, o, now) for o in outcomes]
+        insert_events(conn, [row for row in recorded if row is not None])
+        return {o.lease.job_id for o, row in zip(outcomes, recorded, strict=True) if row is None}
 
 
 class SQLStore:

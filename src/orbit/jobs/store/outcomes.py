@@ -1,0 +1,87 @@
+"""Recording how jobs ended: one prebuilt, lease-guarded UPDATE shared by every outcome.
+
+The statement is built once with bound parameters, so recording a batch costs one
+execution per job and no statement construction; PostgreSQL replaces the loop with a
+single statement for the whole batch (see ``postgres.py``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from orbit.jobs.models import JSON, Outcome
+from orbit.jobs.states import JobStatus
+from orbit.jobs.store.rows import event_row, status_payload
+from orbit.jobs.store.schema import JSONType, UTCDateTime, job_events, jobs
+
+_S = JobStatus
+_p = sa.bindparam
+
+RECORD = (
+    sa.update(jobs)
+    .where(
+        jobs.c.id == _p("o_id", type_=sa.Uuid()),
+        jobs.c.status == sa.literal_column("'running'"),
+        jobs.c.lease_token == _p("o_token", type_=sa.Uuid()),
+    )
+    .values(
+        status=_p("o_status", type_=sa.String()),
+        result=_p("o_result", type_=JSONType),
+        error=_p("o_error", type_=sa.Text()),
+        completed_at=_p("o_completed_at", type_=UTCDateTime()),
+        run_at=sa.func.coalesce(_p("o_run_at", type_=UTCDateTime()), jobs.c.run_at),
+        worker_id=sa.case((_p("o_requeue", type_=sa.Boolean()), sa.null()), else_=jobs.c.worker_id),
+        attempts=jobs.c.attempts - _p("o_given_back", type_=sa.Integer()),
+        progress_percent=sa.func.coalesce(
+            _p("o_progress", type_=sa.Float()), jobs.c.progress_percent
+        ),
+        lease_token=None,
+        lease_expires_at=None,
+        updated_at=_p("o_now", type_=UTCDateTime()),
+        version=jobs.c.version + 1,
+    )
+    .returning(jobs.c.version)
+)
+
+
+def outcome_params(outcome: Outcome, now: dt.datetime) -> dict[str, Any]:
+    """The parameters of ``RECORD`` for one outcome."""
+    requeue = outcome.status is _S.PENDING
+    return {
+        "o_id": outcome.lease.job_id,
+        "o_token": outcome.lease.token,
+        "o_status": outcome.status.value,
+        "o_result": None if requeue else outcome.result,
+        "o_error": outcome.error,
+        "o_completed_at": None if requeue else now,
+        "o_run_at": (outcome.run_at or now) if requeue else None,
+        "o_requeue": requeue,
+        # Handed back unfinished (worker shutdown): the attempt does not count.
+        "o_given_back": 1 if outcome.release else 0,
+        "o_progress": 100.0 if outcome.status is _S.COMPLETED else None,
+        "o_now": now,
+    }
+
+
+def outcome_payload(outcome: Outcome) -> dict[str, JSON]:
+    """The ``status`` event that records ``outcome``."""
+    run_at = outcome.run_at.isoformat() if outcome.run_at else None
+    return status_payload(outcome.status, error=outcome.error, run_at=run_at)
+
+
+def record_outcome(conn: Connection, outcome: Outcome, now: dt.datetime) -> dict[str, Any] | None:
+    """Record one outcome under its lease; returns its event row, or None if the lease was lost."""
+    version = conn.execute(RECORD, outcome_params(outcome, now)).scalar()
+    if version is None:
+        return None
+    return event_row(outcome.lease.job_id, version, "status", outcome_payload(outcome), now)
+
+
+def insert_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Append event rows (no-op when empty)."""
+    if rows:
+        conn.execute(sa.insert(job_events), rows)
