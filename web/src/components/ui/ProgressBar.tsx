@@ -1,0 +1,2 @@
+export { ProgressBar, default } from '../ProgressBar';
+export type { ProgressBarProps } from '../ProgressBar';
