@@ -1,8 +1,8 @@
-"""Recording how jobs ended: one prebuilt, lease-guarded UPDATE shared by every outcome.
+"""The worker's hot writes, prebuilt: recording how jobs ended, and progress.
 
-The statement is built once with bound parameters, so recording a batch costs one
-execution per job and no statement construction; PostgreSQL replaces the loop with a
-single statement for the whole batch (see ``postgres.py``).
+Each statement is built once with bound parameters and guarded by the lease token, so a
+write costs one execution and no statement construction. PostgreSQL replaces them with
+single-statement versions (see ``postgres.py``).
 """
 
 from __future__ import annotations
@@ -42,6 +42,23 @@ RECORD = (
         lease_token=None,
         lease_expires_at=None,
         updated_at=_p("o_now", type_=UTCDateTime()),
+        version=jobs.c.version + 1,
+    )
+    .returning(jobs.c.version)
+)
+
+
+PROGRESS = (
+    sa.update(jobs)
+    .where(
+        jobs.c.id == _p("p_id", type_=sa.Uuid()),
+        jobs.c.status == sa.literal_column("'running'"),
+        jobs.c.lease_token == _p("p_token", type_=sa.Uuid()),
+    )
+    .values(
+        progress_percent=_p("p_percent", type_=sa.Float()),
+        progress_message=_p("p_message", type_=sa.String()),
+        updated_at=_p("p_now", type_=UTCDateTime()),
         version=jobs.c.version + 1,
     )
     .returning(jobs.c.version)

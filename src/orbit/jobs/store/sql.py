@@ -25,7 +25,7 @@ from orbit.jobs.clock import Clock, SystemClock
 from orbit.jobs.errors import InvalidTransition, JobNotFound, LeaseLost
 from orbit.jobs.models import JSON, Job, JobEvent, JobFilter, JobPage, JobSpec, Lease, Outcome
 from orbit.jobs.states import RETRYABLE, TERMINAL, JobStatus
-from orbit.jobs.store.outcomes import insert_events, record_outcome
+from orbit.jobs.store.outcomes import PROGRESS, insert_events, record_outcome
 from orbit.jobs.store.reclaim import ReclaimReport, reclaim_statements
 from orbit.jobs.store.rows import (
     JOB_COLUMNS,
@@ -62,6 +62,51 @@ class Dialect:
     def wakeup(self, engine: Engine, fallback_seconds: float) -> Wakeup:
         """A source of "there may be new work" signals from other processes."""
         return Wakeup(fallback_seconds)
+
+    def close(self) -> None:
+        """Release anything the dialect opened beside the main engine."""
+
+    def insert_job(
+        self, engine: Engine, values: dict[str, Any], event: dict[str, Any]
+    ) -> sa.Row[Any]:
+        """Insert one job with its first event, and announce it; returns the full row."""
+        with engine.begin() as conn:
+            row = conn.execute(sa.insert(jobs).values(values).returning(*JOB_COLUMNS)).one()
+            insert_events(conn, [event])
+            self.after_enqueue(conn)
+        return row
+
+    def insert_jobs(
+        self, conn: Connection, rows: list[dict[str, Any]], events: list[dict[str, Any]]
+    ) -> None:
+        """Insert many new jobs and their first events inside the caller's transaction."""
+        conn.execute(sa.insert(jobs), rows)
+        insert_events(conn, events)
+
+    def write_progress(
+        self,
+        engine: Engine,
+        lease: Lease,
+        percent: float | None,
+        message: str | None,
+        now: dt.datetime,
+    ) -> int | None:
+        """Record progress under ``lease``; the new version, or None when the lease is lost."""
+        with engine.begin() as conn:
+            version = conn.execute(
+                PROGRESS,
+                {
+                    "p_id": lease.job_id,
+                    "p_token": lease.token,
+                    "p_percent": percent,
+                    "p_message": message,
+                    "p_now": now,
+                },
+            ).scalar()
+            if version is not None:
+                payload = {"percent": percent, "message": message}
+                insert_events(conn, [event_row(lease.job_id, version, "progress", payload, now)])
+        return version
 
     def record_outcomes(
         self, conn: Connection, outcomes: Sequence[Outcome], now: dt.datetime
@@ -111,6 +156,7 @@ class SQLStore:
 
     def close(self) -> None:
         """Release every pooled connection."""
+        self.dialect.close()
         self.engine.dispose()
 
     # -- enqueue ----------------------------------------------------------------------------
@@ -139,13 +185,9 @@ class SQLStore:
         """Insert a pending job; with an ``idempotency_key`` already used, return that job."""
         now = self.clock.now()
         values = self._insert_values(spec, now)
+        event = event_row(values["id"], 1, "status", status_payload(_S.PENDING), now)
         try:
-            with self._write() as conn:
-                row = conn.execute(sa.insert(jobs).values(values).returning(*JOB_COLUMNS)).one()
-                insert_events(
-                    conn, [event_row(row.id, 1, "status", status_payload(_S.PENDING), now)]
-                )
-                self.dialect.after_enqueue(conn)
+            row = self.dialect.insert_job(self.engine, values, event)
         except sa.exc.IntegrityError as exc:
             existing = self._by_idempotency_key(spec.idempotency_key)
             if existing is None or not self.dialect.is_unique_violation(exc):
@@ -160,8 +202,7 @@ class SQLStore:
         rows = [self._insert_values(spec, now) for spec in specs]
         events = [event_row(r["id"], 1, "status", status_payload(_S.PENDING), now) for r in rows]
         with self._write() as conn:
-            conn.execute(sa.insert(jobs), rows)
-            insert_events(conn, events)
+            self.dialect.insert_jobs(conn, rows, events)
             self.dialect.after_enqueue(conn)
         self._announce()
         return [r["id"] for r in rows]
@@ -329,26 +370,12 @@ class SQLStore:
 
     def progress(self, lease: Lease, percent: float | None, message: str | None) -> int:
         """Record progress under ``lease``; returns the new version. Raises ``LeaseLost``."""
-        now = self.clock.now()
-        message = clip_message(message)
-        stmt = (
-            sa.update(jobs)
-            .where(jobs.c.id == lease.job_id, IS_RUNNING, jobs.c.lease_token == lease.token)
-            .values(
-                progress_percent=percent,
-                progress_message=message,
-                updated_at=now,
-                version=_NEXT_VERSION,
-            )
-            .returning(jobs.c.version)
+        version = self.dialect.write_progress(
+            self.engine, lease, percent, clip_message(message), self.clock.now()
         )
-        with self._write() as conn:
-            version = conn.execute(stmt).scalar()
-            if version is None:
-                raise LeaseLost(lease.job_id)
-            payload = {"percent": percent, "message": message}
-            insert_events(conn, [event_row(lease.job_id, version, "progress", payload, now)])
-        return int(version)
+        if version is None:
+            raise LeaseLost(lease.job_id)
+        return version
 
     def record(self, outcomes: Sequence[Outcome]) -> set[uuid.UUID]:
         """Record finished jobs in one transaction; returns ids whose lease was lost."""
