@@ -393,3 +393,40 @@ def test_events_after_resumes_from_a_sequence_number(st: SQLStore) -> None:
     assert [e.seq for e in st.events_after(job.id, 3)] == [4, 5, 6]
     assert [e.seq for e in st.events_after(job.id, 0, limit=2)] == [1, 2]
     assert st.get(job.id).version == 6
+
+
+# -- steps and custom events ------------------------------------------------------------------
+
+
+def test_run_step_commits_domain_rows_with_the_checkpoint(st: SQLStore) -> None:
+    import sqlalchemy as sa
+
+    with st.engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE IF NOT EXISTS step_rows (name VARCHAR(20))"))
+        conn.execute(sa.text("DELETE FROM step_rows"))
+    st.enqueue(JobSpec("t"))
+    job = claim_one(st)
+
+    def write(conn: sa.Connection) -> dict[str, int]:
+        conn.execute(sa.text("INSERT INTO step_rows (name) VALUES ('epic')"))
+        return {"rows": 1}
+
+    assert st.run_step(job.lease, "epic", write) == {"rows": 1}
+    assert st.steps(job.id) == {"epic": {"rows": 1}}
+    forged = type(job.lease)(job.id, uuid.uuid4())
+    with pytest.raises(LeaseLost):
+        st.run_step(forged, "stories", write)
+    with st.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM step_rows")).scalar() == 1
+    assert st.steps(job.id) == {"epic": {"rows": 1}}
+
+
+def test_append_event_is_fenced_and_sequenced(st: SQLStore) -> None:
+    st.enqueue(JobSpec("t"))
+    job = claim_one(st)
+    assert st.append_event(job.lease, "token", {"text": "Hel"}) == 3
+    assert st.append_event(job.lease, "token", {"text": "lo"}) == 4
+    assert [e.payload for e in st.events_after(job.id, 2)] == [{"text": "Hel"}, {"text": "lo"}]
+    st.complete(job.lease)
+    with pytest.raises(LeaseLost):
+        st.append_event(job.lease, "token", {"text": "late"})

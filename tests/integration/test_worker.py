@@ -327,3 +327,61 @@ async def test_a_worker_whose_lease_was_taken_over_cannot_write(
     after = client.get(job.id)
     assert after.status is S.RUNNING and after.lease_token == usurper
     assert after.result is None and after.version == version
+
+
+@_handler("two_steps", backoff=FAST)
+async def two_steps(ctx: JobContext) -> dict[str, Any]:
+    import sqlalchemy as sa
+
+    def write_first(conn: sa.Connection) -> str:
+        conn.execute(sa.text("INSERT INTO step_runs (step) VALUES ('first')"))
+        return "first-result"
+
+    first = await ctx.step("first", write_first)
+    if ctx.attempt == 1:
+        raise RuntimeError("crash between steps")
+    second = await ctx.step("second", lambda conn: f"second after {first}")
+    return {"first": first, "second": second, "saved": await ctx.checkpoint("first")}
+
+
+@_handler("parent")
+async def parent(ctx: JobContext, n: int) -> list[str]:
+    children = [await ctx.enqueue_child("steps", {"n": 1}, key=str(i)) for i in range(n)]
+    again = await ctx.enqueue_child("steps", {"n": 1}, key="0")
+    assert again.id == children[0].id
+    await ctx.emit("token", {"text": "children queued"})
+    return [str(c.id) for c in children]
+
+
+async def test_steps_resume_after_a_failed_attempt_without_repeating(
+    client: JobClient, store: SQLStore, run_worker: Any
+) -> None:
+    import sqlalchemy as sa
+
+    with store.engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE IF NOT EXISTS step_runs (step VARCHAR(20))"))
+        conn.execute(sa.text("DELETE FROM step_runs"))
+    await run_worker()
+    job = client.enqueue("two_steps", max_attempts=2)
+    done = await finished(client, job.id)
+    assert done.status is S.COMPLETED and done.attempts == 2
+    assert done.result == {
+        "first": "first-result",
+        "second": "second after first-result",
+        "saved": "first-result",
+    }
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM step_runs")).scalar() == 1
+
+
+async def test_children_are_linked_idempotent_and_run(client: JobClient, run_worker: Any) -> None:
+    await run_worker()
+    job = client.enqueue("parent", {"n": 3}, project_id=uuid.uuid4())
+    done = await finished(client, job.id)
+    assert done.status is S.COMPLETED and len(done.result) == 3
+    for child_id in done.result:
+        child = await finished(client, uuid.UUID(child_id))
+        assert child.parent_id == job.id and child.project_id == job.project_id
+    assert [e.payload for e in client.events(job.id) if e.kind == "token"] == [
+        {"text": "children queued"}
+    ]

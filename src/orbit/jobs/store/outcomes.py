@@ -65,6 +65,19 @@ PROGRESS = (
 )
 
 
+BUMP = (
+    sa.update(jobs)
+    .where(
+        jobs.c.id == _p("b_id", type_=sa.Uuid()),
+        jobs.c.status == sa.literal_column("'running'"),
+        jobs.c.lease_token == _p("b_token", type_=sa.Uuid()),
+    )
+    .values(updated_at=_p("b_now", type_=UTCDateTime()), version=jobs.c.version + 1)
+    .returning(jobs.c.version)
+)
+"""Claim the next version of a running job under its lease (for custom events and steps)."""
+
+
 def outcome_params(outcome: Outcome, now: dt.datetime) -> dict[str, Any]:
     """The parameters of ``RECORD`` for one outcome."""
     requeue = outcome.status is _S.PENDING

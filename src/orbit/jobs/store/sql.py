@@ -25,7 +25,7 @@ from orbit.jobs.clock import Clock, SystemClock
 from orbit.jobs.errors import InvalidTransition, JobNotFound, LeaseLost
 from orbit.jobs.models import JSON, Job, JobEvent, JobFilter, JobPage, JobSpec, Lease, Outcome
 from orbit.jobs.states import RETRYABLE, TERMINAL, JobStatus
-from orbit.jobs.store.outcomes import PROGRESS, insert_events, record_outcome
+from orbit.jobs.store.outcomes import BUMP, PROGRESS, insert_events, record_outcome
 from orbit.jobs.store.reclaim import ReclaimReport, reclaim_statements
 from orbit.jobs.store.rows import (
     JOB_COLUMNS,
@@ -376,6 +376,50 @@ class SQLStore:
         if version is None:
             raise LeaseLost(lease.job_id)
         return version
+
+    def append_event(self, lease: Lease, kind: str, payload: dict[str, JSON]) -> int:
+        """Append a custom event (e.g. streamed ``token`` text) under ``lease``.
+
+        Returns its sequence number; raises ``LeaseLost``.
+        """
+        now = self.clock.now()
+        with self._write() as conn:
+            seq = self._bump(conn, lease, now)
+            insert_events(conn, [event_row(lease.job_id, seq, kind, payload, now)])
+        return seq
+
+    def run_step(self, lease: Lease, name: str, write: Callable[[Connection], JSON]) -> JSON:
+        """Run ``write(conn)`` and checkpoint step ``name`` in the same transaction.
+
+        The domain rows a step writes and the record that the step is done commit together
+        or not at all, so a job resumed after a crash neither repeats nor loses a step.
+        Raises ``LeaseLost`` (and writes nothing) when the lease is gone.
+        """
+        now = self.clock.now()
+        with self._write() as conn:
+            seq = self._bump(conn, lease, now)  # first: takes the row lock / fences zombies
+            result = write(conn)
+            payload = {"name": name, "result": result}
+            insert_events(conn, [event_row(lease.job_id, seq, "step", payload, now)])
+        return result
+
+    def steps(self, job_id: uuid.UUID) -> dict[str, JSON]:
+        """The results of a job's checkpointed steps, by name."""
+        stmt = (
+            sa.select(job_events.c.payload)
+            .where(job_events.c.job_id == job_id, job_events.c.kind == "step")
+            .order_by(job_events.c.seq)
+        )
+        with self._read() as conn:
+            return {p["name"]: p["result"] for p in conn.execute(stmt).scalars()}
+
+    def _bump(self, conn: Connection, lease: Lease, now: dt.datetime) -> int:
+        version = conn.execute(
+            BUMP, {"b_id": lease.job_id, "b_token": lease.token, "b_now": now}
+        ).scalar()
+        if version is None:
+            raise LeaseLost(lease.job_id)
+        return int(version)
 
     def record(self, outcomes: Sequence[Outcome]) -> set[uuid.UUID]:
         """Record finished jobs in one transaction; returns ids whose lease was lost."""

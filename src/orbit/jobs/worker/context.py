@@ -1,10 +1,14 @@
-"""What a handler receives: the job, progress reporting and the cancel flag.
+"""What a handler receives: the job, progress, steps, events, children and the cancel flag.
 
 Async handlers get ``JobContext`` (``await ctx.progress(...)``); sync handlers, which run
 in threads, get ``SyncJobContext`` (``ctx.progress(...)``). Both see ``ctx.cancelled``
 within a second of a client's cancel request; ``raise_if_cancelled()`` ends the job
 ``cancelled``. Every write presents the lease: after the lease is lost, writes raise
 ``LeaseLost`` and the worker drops the result.
+
+Steps make multi-step handlers resumable: ``step(name, write)`` runs ``write(conn)`` and
+records that the step is done in one transaction; after a crash the retried attempt gets
+the saved result back instead of running the step again (see ``checkpoint``).
 """
 
 from __future__ import annotations
@@ -12,10 +16,16 @@ from __future__ import annotations
 import asyncio
 import threading
 import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from sqlalchemy.engine import Connection
 
 from orbit.jobs.errors import Cancelled
-from orbit.jobs.models import JSON, Job, Lease
+from orbit.jobs.models import JSON, Job, JobSpec, Lease
 from orbit.jobs.store import SQLStore
+
+_MISSING: Any = object()
 
 
 class _BaseContext:
@@ -24,6 +34,7 @@ class _BaseContext:
         self.lease: Lease = job.lease
         self._store = store
         self._cancel = threading.Event()
+        self._steps: dict[str, JSON] | None = None
         self.lease_lost = False
 
     @property
@@ -55,25 +66,104 @@ class _BaseContext:
         if percent is not None and not 0 <= percent <= 100:
             raise ValueError(f"progress percent must be within 0..100, got {percent}")
 
+    # Sync implementations; the async context runs them in a thread.
+
+    def _progress(self, percent: float | None, message: str | None) -> None:
+        self._check(percent)
+        self._store.progress(self.lease, percent, message)
+
+    def _emit(self, kind: str, payload: dict[str, JSON]) -> int:
+        return self._store.append_event(self.lease, kind, payload)
+
+    def _saved(self, name: str) -> JSON:
+        if self._steps is None:
+            self._steps = self._store.steps(self.job.id)
+        return self._steps.get(name, _MISSING)
+
+    def _step(self, name: str, write: Callable[[Connection], JSON]) -> JSON:
+        saved = self._saved(name)
+        if saved is not _MISSING:
+            return saved
+        result = self._store.run_step(self.lease, name, write)
+        assert self._steps is not None
+        self._steps[name] = result
+        return result
+
+    def _enqueue_child(
+        self, job_type: str, input_data: Mapping[str, JSON], key: str, **options: Any
+    ) -> Job:
+        spec = JobSpec(
+            job_type,
+            input_data,
+            parent_id=self.job.id,
+            project_id=options.pop("project_id", self.job.project_id),
+            interview_id=options.pop("interview_id", self.job.interview_id),
+            idempotency_key=f"{self.job.id}:{key}",  # a re-run parent finds its children
+            **options,
+        )
+        return self._store.enqueue(spec)
+
+    def _get(self, job_id: uuid.UUID) -> Job:
+        return self._store.get(job_id)
+
 
 class JobContext(_BaseContext):
     """Context for async handlers."""
 
     async def progress(self, percent: float | None, message: str | None = None) -> None:
-        """Record progress (0–100, or ``None`` when unknown) and a human-readable message."""
-        self._check(percent)
-        await asyncio.to_thread(self._store.progress, self.lease, percent, message)
+        """Record progress (0-100, or ``None`` when unknown) and a human-readable message."""
+        await asyncio.to_thread(self._progress, percent, message)
 
-    async def result_of(self, job_id: uuid.UUID) -> JSON:
-        """Read another job's result (e.g. a child's)."""
-        job = await asyncio.to_thread(self._store.get, job_id)
-        return job.result
+    async def emit(self, kind: str, payload: dict[str, JSON]) -> int:
+        """Append a custom event (e.g. ``token``) to the job's log; returns its ``seq``."""
+        return await asyncio.to_thread(self._emit, kind, payload)
+
+    async def checkpoint(self, name: str, default: JSON = None) -> JSON:
+        """The saved result of step ``name`` from an earlier attempt, else ``default``."""
+        saved = await asyncio.to_thread(self._saved, name)
+        return default if saved is _MISSING else saved
+
+    async def step(self, name: str, write: Callable[[Connection], JSON]) -> JSON:
+        """Run ``write(conn)`` once per job, committed together with its checkpoint."""
+        return await asyncio.to_thread(self._step, name, write)
+
+    async def enqueue_child(
+        self, job_type: str, input_data: Mapping[str, JSON], key: str, **options: Any
+    ) -> Job:
+        """Enqueue a child job (``parent_id`` = this job); ``key`` makes it idempotent."""
+        return await asyncio.to_thread(self._enqueue_child, job_type, input_data, key, **options)
+
+    async def get_job(self, job_id: uuid.UUID) -> Job:
+        """Read any job (e.g. a child, to follow its progress)."""
+        return await asyncio.to_thread(self._get, job_id)
 
 
 class SyncJobContext(_BaseContext):
     """Context for sync handlers (they run in a worker thread)."""
 
     def progress(self, percent: float | None, message: str | None = None) -> None:
-        """Record progress (0–100, or ``None`` when unknown) and a human-readable message."""
-        self._check(percent)
-        self._store.progress(self.lease, percent, message)
+        """Record progress (0-100, or ``None`` when unknown) and a human-readable message."""
+        self._progress(percent, message)
+
+    def emit(self, kind: str, payload: dict[str, JSON]) -> int:
+        """Append a custom event to the job's log; returns its ``seq``."""
+        return self._emit(kind, payload)
+
+    def checkpoint(self, name: str, default: JSON = None) -> JSON:
+        """The saved result of step ``name`` from an earlier attempt, else ``default``."""
+        saved = self._saved(name)
+        return default if saved is _MISSING else saved
+
+    def step(self, name: str, write: Callable[[Connection], JSON]) -> JSON:
+        """Run ``write(conn)`` once per job, committed together with its checkpoint."""
+        return self._step(name, write)
+
+    def enqueue_child(
+        self, job_type: str, input_data: Mapping[str, JSON], key: str, **options: Any
+    ) -> Job:
+        """Enqueue a child job (``parent_id`` = this job); ``key`` makes it idempotent."""
+        return self._enqueue_child(job_type, input_data, key, **options)
+
+    def get_job(self, job_id: uuid.UUID) -> Job:
+        """Read any job."""
+        return self._get(job_id)

@@ -1,0 +1,72 @@
+"""``orbit.jobs.http``: the jobs HTTP API as a FastAPI router factory, and its helpers.
+
+An application composes it::
+
+    app.state.client = JobClient(store)          # in the lifespan
+    app.state.registry = registry
+    install_problem_handlers(app)                # RFC 9457 problem+json errors
+    app.include_router(jobs_router(), prefix="/api/v1")
+    app.add_middleware(BodyLimitMiddleware, max_bytes=1024 * 1024)
+    app.add_middleware(BearerTokenMiddleware, token="s3cret")   # optional
+
+and its own enqueueing routes answer with ``accepted(job)``, taking the
+``Idempotency-Key`` header through the ``idempotency_key`` dependency.
+
+Like the rest of the engine, it imports nothing else from ``orbit``.
+"""
+
+from orbit.jobs.http.dependencies import (
+    ClientDep,
+    IdempotencyKeyDep,
+    JobDep,
+    RegistryDep,
+    get_client,
+    get_registry,
+    idempotency_key,
+    load_job,
+    parse_duration,
+)
+from orbit.jobs.http.problems import (
+    PROBLEM_MEDIA_TYPE,
+    Problem,
+    install_problem_handlers,
+    problem_response,
+)
+from orbit.jobs.http.responses import accepted, etag_for, job_location
+from orbit.jobs.http.routes import jobs_router
+from orbit.jobs.http.schemas import Accepted, EnqueueRequest, JobList, JobOut, JobStats
+from orbit.jobs.http.security import (
+    TOKEN_COOKIE,
+    BearerTokenMiddleware,
+    BodyLimitMiddleware,
+    PayloadTooLarge,
+)
+
+__all__ = [
+    "PROBLEM_MEDIA_TYPE",
+    "TOKEN_COOKIE",
+    "Accepted",
+    "BearerTokenMiddleware",
+    "BodyLimitMiddleware",
+    "ClientDep",
+    "EnqueueRequest",
+    "IdempotencyKeyDep",
+    "JobDep",
+    "JobList",
+    "JobOut",
+    "JobStats",
+    "PayloadTooLarge",
+    "Problem",
+    "RegistryDep",
+    "accepted",
+    "etag_for",
+    "get_client",
+    "get_registry",
+    "idempotency_key",
+    "install_problem_handlers",
+    "job_location",
+    "jobs_router",
+    "load_job",
+    "parse_duration",
+    "problem_response",
+]

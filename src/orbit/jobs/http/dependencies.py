@@ -1,0 +1,164 @@
+"""FastAPI dependencies shared by the jobs routes and by the application's own routes.
+
+``get_client`` and ``get_registry`` read what the application's lifespan put on
+``app.state``; ``load_job`` is load-or-404; ``idempotency_key`` validates the
+``Idempotency-Key`` header that enqueueing routes pass to ``JobClient.enqueue``.
+
+Example:
+    >>> @router.post("/interviews/{interview_id}/messages", status_code=202)
+    ... def send(body: Msg, client: ClientDep, key: IdempotencyKeyDep) -> JSONResponse:
+    ...     job = client.enqueue("interview_message", body.model_dump(), idempotency_key=key)
+    ...     return accepted(job)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import uuid
+from typing import Annotated
+
+from fastapi import Depends, Header, Path, Query, Request
+
+from orbit.jobs.client import JobClient
+from orbit.jobs.http.problems import Problem
+from orbit.jobs.models import Job
+from orbit.jobs.store.rows import decode_cursor
+from orbit.jobs.worker.registry import JobRegistry
+
+IDEMPOTENCY_KEY_MAX = 200
+# Visible ASCII, inner spaces allowed: what the idempotency_key column can hold verbatim.
+IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$"
+MAX_DURATION = dt.timedelta(days=36_500)
+
+_ISO_DURATION = re.compile(
+    r"P(?!$)(?:(?P<weeks>\d+(?:[.,]\d+)?)W)?(?:(?P<days>\d+(?:[.,]\d+)?)D)?"
+    r"(?:T(?=\d)(?:(?P<hours>\d+(?:[.,]\d+)?)H)?(?:(?P<minutes>\d+(?:[.,]\d+)?)M)?"
+    r"(?:(?P<seconds>\d+(?:[.,]\d+)?)S)?)?",
+    re.IGNORECASE,
+)
+_UNIT_SECONDS = {"weeks": 604_800, "days": 86_400, "hours": 3_600, "minutes": 60, "seconds": 1}
+
+
+def invalid_query(name: str, detail: str, *, slug: str, title: str) -> Problem:
+    """A 422 problem about query parameter ``name``, shaped like a validation error."""
+    error = {"loc": ["query", name], "msg": detail, "type": "value_error"}
+    return Problem(422, detail, slug=slug, title=title, extensions={"errors": [error]})
+
+
+async def get_client(request: Request) -> JobClient:
+    """The application's ``JobClient`` (``app.state.client``)."""
+    client: JobClient = request.app.state.client
+    return client
+
+
+async def get_registry(request: Request) -> JobRegistry:
+    """The application's job-type registry (``app.state.registry``; empty when unset)."""
+    registry = getattr(request.app.state, "registry", None)
+    return registry if isinstance(registry, JobRegistry) else JobRegistry()
+
+
+ClientDep = Annotated[JobClient, Depends(get_client)]
+RegistryDep = Annotated[JobRegistry, Depends(get_registry)]
+JobIdPath = Annotated[uuid.UUID, Path(description="The job's id (a UUID).")]
+
+
+def load_job(job_id: JobIdPath, client: ClientDep) -> Job:
+    """The job named in the path, or a 404 problem (``JobNotFound``)."""
+    return client.get(job_id)
+
+
+JobDep = Annotated[Job, Depends(load_job)]
+
+
+async def idempotency_key(
+    key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=IDEMPOTENCY_KEY_MAX,
+            pattern=IDEMPOTENCY_KEY_PATTERN,
+            description="Repeat a request with the same key to get the same job back.",
+        ),
+    ] = None,
+) -> str | None:
+    """The request's ``Idempotency-Key`` (validated: at most 200 printable ASCII characters)."""
+    return key
+
+
+IdempotencyKeyDep = Annotated[str | None, Depends(idempotency_key)]
+
+
+async def page_cursor(
+    cursor: Annotated[
+        str | None,
+        Query(max_length=512, description="The previous page's next_cursor."),
+    ] = None,
+) -> str | None:
+    """The list cursor, checked before it reaches the database; malformed ones are a 422."""
+    if cursor is None:
+        return None
+    try:
+        created, _ = decode_cursor(cursor)
+        valid = created.tzinfo is not None
+    except Exception:  # a forged cursor can fail in any way; all of them are the client's fault
+        valid = False
+    if not valid:
+        raise invalid_query(
+            "cursor",
+            "The cursor is malformed; pass back a next_cursor returned by this endpoint.",
+            slug="invalid-cursor",
+            title="Invalid cursor",
+        )
+    return cursor
+
+
+CursorDep = Annotated[str | None, Depends(page_cursor)]
+
+
+def parse_duration(text: str) -> dt.timedelta:
+    """Seconds (``"3600"``, ``"1.5"``) or an ISO-8601 duration (``"P1D"``, ``"PT1H30M"``).
+
+    Raises ``ValueError`` for anything else, negative values and absurd lengths.
+    """
+    text = text.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        match = _ISO_DURATION.fullmatch(text)
+        if match is None:
+            raise ValueError(f"{text!r} is neither seconds nor an ISO-8601 duration") from None
+        seconds = sum(
+            float(value.replace(",", ".")) * _UNIT_SECONDS[unit]
+            for unit, value in match.groupdict().items()
+            if value
+        )
+    if math.isnan(seconds) or seconds < 0:
+        raise ValueError("a duration must be zero or positive")
+    if seconds > MAX_DURATION.total_seconds():
+        raise ValueError("duration too long")
+    return dt.timedelta(seconds=seconds)
+
+
+async def older_than(
+    value: Annotated[
+        str,
+        Query(
+            alias="older_than",
+            max_length=64,
+            description="Seconds, or an ISO-8601 duration such as P7D; default 0.",
+        ),
+    ] = "0",
+) -> dt.timedelta:
+    """The ``older_than`` query parameter as a ``timedelta``; bad values are a 422."""
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise invalid_query(
+            "older_than", f"older_than: {exc}", slug="invalid-duration", title="Invalid duration"
+        ) from None
+
+
+OlderThanDep = Annotated[dt.timedelta, Depends(older_than)]

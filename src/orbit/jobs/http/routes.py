@@ -1,0 +1,255 @@
+"""The jobs routes: thin wrappers over ``JobClient``, mounted by the application.
+
+Every route is a plain ``def``: FastAPI runs it in its threadpool, so the synchronous
+database calls never block the event loop. Errors are raised as the engine's exceptions
+(``JobNotFound``, ``InvalidTransition``...) and turned into problems by the handlers
+that ``install_problem_handlers`` installs.
+
+Routes (relative to the mount prefix, ``/api/v1`` in Orbit)::
+
+    GET    /jobs/stats              counts by status
+    GET    /jobs                    list, filtered, cursor-paginated
+    POST   /jobs                    enqueue a job of a registered type      202
+    DELETE /jobs                    delete finished jobs older than a duration
+    GET    /jobs/{job_id}           one job, with ETag / If-None-Match      200 | 304
+    DELETE /jobs/{job_id}           delete a finished job                   204
+    POST   /jobs/{job_id}/cancel    cancel (pending) or ask to stop          202
+    POST   /jobs/{job_id}/retry     send a failed/cancelled job back         202
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from orbit.jobs.errors import UnknownJobType
+from orbit.jobs.http.dependencies import (
+    ClientDep,
+    CursorDep,
+    IdempotencyKeyDep,
+    JobDep,
+    JobIdPath,
+    OlderThanDep,
+    RegistryDep,
+)
+from orbit.jobs.http.problems import PROBLEM_MEDIA_TYPE, Problem
+from orbit.jobs.http.responses import accepted, etag_for, etag_matches
+from orbit.jobs.http.schemas import (
+    Accepted,
+    Deleted,
+    EnqueueRequest,
+    JobList,
+    JobOut,
+    JobStats,
+)
+from orbit.jobs.models import Job, JobFilter, JobSpec
+from orbit.jobs.states import TERMINAL, JobStatus
+
+GET_JOB_ROUTE = "orbit_jobs_get"
+
+_PROBLEM: dict[str, Any] = {"content": {PROBLEM_MEDIA_TYPE: {}}}
+
+
+def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    described = {
+        401: "Missing or invalid bearer token.",
+        404: "No job with that id.",
+        409: "The job's status does not allow this.",
+        413: "Request body too large.",
+        422: "Invalid request (problem details list the errors).",
+    }
+    return {s: {"description": described[s], **_PROBLEM} for s in statuses}
+
+
+TypeFilter = Annotated[str | None, Query(min_length=1, max_length=100)]
+IdFilter = Annotated[uuid.UUID | None, Query()]
+
+
+def _location(request: Request, job: Job) -> str:
+    return str(request.app.url_path_for(GET_JOB_ROUTE, job_id=str(job.id)))
+
+
+def _set_validators(response: Response, job: Job) -> None:
+    response.headers["ETag"] = etag_for(job)
+    response.headers["Cache-Control"] = "no-cache"
+
+
+def _check_idempotent_repeat(job: Job, spec: JobSpec) -> None:
+    """A reused ``Idempotency-Key`` must come with the same request (IETF draft: 422)."""
+    if job.job_type != spec.job_type or job.input_data != dict(spec.input_data):
+        raise Problem(
+            422,
+            "This Idempotency-Key was already used for a different request.",
+            slug="idempotency-key-reused",
+            title="Idempotency key reused",
+            extensions={"job_id": str(job.id)},
+        )
+
+
+def job_stats(
+    client: ClientDep, project_id: IdFilter = None, job_type: TypeFilter = None
+) -> JobStats:
+    """How many jobs are in each status, optionally for one project or job type."""
+    counts = client.store.count_by_status(JobFilter(job_type=job_type, project_id=project_id))
+    return JobStats(counts=counts, total=sum(counts.values()))
+
+
+def list_jobs(
+    client: ClientDep,
+    cursor: CursorDep,
+    status: Annotated[JobStatus | None, Query()] = None,
+    job_type: TypeFilter = None,
+    project_id: IdFilter = None,
+    interview_id: IdFilter = None,
+    parent_id: IdFilter = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> JobList:
+    """Jobs newest first; pass ``next_cursor`` back as ``cursor`` for the next page."""
+    where = JobFilter(status, job_type, project_id, interview_id, parent_id)
+    page = client.list(where, limit, cursor)
+    return JobList(items=[JobOut.of(j) for j in page.items], next_cursor=page.next_cursor)
+
+
+def enqueue_job(
+    body: EnqueueRequest,
+    request: Request,
+    client: ClientDep,
+    registry: RegistryDep,
+    key: IdempotencyKeyDep,
+) -> JSONResponse:
+    """Enqueue a job of a registered type; poll the ``Location`` for its progress."""
+    if body.job_type not in registry:
+        raise UnknownJobType(body.job_type)
+    definition = registry.get(body.job_type)
+    spec = JobSpec(
+        body.job_type,
+        body.input_data,
+        project_id=body.project_id,
+        interview_id=body.interview_id,
+        parent_id=body.parent_id,
+        priority=body.priority,
+        max_attempts=body.max_attempts or definition.max_attempts,
+        timeout_seconds=body.timeout_seconds,
+        run_at=body.run_at,
+        idempotency_key=key,
+    )
+    job = client.enqueue_spec(spec)
+    if key is not None:
+        _check_idempotent_repeat(job, spec)
+    return accepted(job, location=_location(request, job))
+
+
+def delete_jobs(
+    client: ClientDep,
+    older_than: OlderThanDep,
+    status: Annotated[list[JobStatus] | None, Query()] = None,
+    job_type: TypeFilter = None,
+) -> Deleted:
+    """Delete finished jobs (of the given ``status``es, default all) older than a duration."""
+    statuses = sorted(set(status or TERMINAL))
+    unfinished = [s.value for s in statuses if s not in TERMINAL]
+    if unfinished:
+        error = {
+            "loc": ["query", "status"],
+            "msg": "only finished statuses can be deleted",
+            "type": "value_error",
+        }
+        raise Problem(
+            422,
+            f"Only finished jobs can be deleted, not {', '.join(unfinished)} ones.",
+            slug="validation-error",
+            extensions={"errors": [error]},
+        )
+    return Deleted(deleted=client.prune(older_than, statuses, job_type))
+
+
+def get_job(job: JobDep, request: Request, response: Response) -> Any:
+    """One job; send its ``ETag`` back in ``If-None-Match`` to get a bodiless 304."""
+    etag = etag_for(job)
+    if etag_matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers={"ETag": etag, "Cache-Control": "no-cache"})
+    _set_validators(response, job)
+    return JobOut.of(job)
+
+
+def delete_job(job_id: JobIdPath, client: ClientDep) -> Response:
+    """Delete a finished job and its events (409 while it is pending or running)."""
+    client.delete(job_id)
+    return Response(status_code=204)
+
+
+def cancel_job(job_id: JobIdPath, client: ClientDep, response: Response) -> JobOut:
+    """Cancel a pending job now, or ask a running one to stop (``cancel_requested_at``)."""
+    job = client.cancel(job_id)
+    _set_validators(response, job)
+    return JobOut.of(job)
+
+
+def retry_job(job_id: JobIdPath, client: ClientDep, request: Request, response: Response) -> JobOut:
+    """Send a failed or cancelled job back to ``pending``."""
+    job = client.retry(job_id)
+    _set_validators(response, job)
+    response.headers["Location"] = _location(request, job)
+    response.headers["Retry-After"] = "1"
+    return JobOut.of(job)
+
+
+def jobs_router(*, tags: Sequence[str] = ("jobs",)) -> APIRouter:
+    """The jobs API as a router; include it with a prefix (Orbit uses ``/api/v1``).
+
+    The application must set ``app.state.client`` (a ``JobClient``) and
+    ``app.state.registry`` (a ``JobRegistry``), and call ``install_problem_handlers``.
+    """
+    router = APIRouter(tags=list(tags), responses=_problems(401))
+    add = router.add_api_route
+    # /jobs/stats comes before /jobs/{job_id} so "stats" is never read as a job id.
+    add(
+        "/jobs/stats", job_stats, methods=["GET"], response_model=JobStats, responses=_problems(422)
+    )
+    add("/jobs", list_jobs, methods=["GET"], response_model=JobList, responses=_problems(422))
+    add(
+        "/jobs",
+        enqueue_job,
+        methods=["POST"],
+        status_code=202,
+        response_model=Accepted,
+        responses=_problems(413, 422),
+    )
+    add("/jobs", delete_jobs, methods=["DELETE"], response_model=Deleted, responses=_problems(422))
+    add(
+        "/jobs/{job_id}",
+        get_job,
+        methods=["GET"],
+        name=GET_JOB_ROUTE,
+        response_model=JobOut,
+        responses={304: {"description": "Not modified (If-None-Match)."}, **_problems(404, 422)},
+    )
+    add(
+        "/jobs/{job_id}",
+        delete_job,
+        methods=["DELETE"],
+        status_code=204,
+        response_class=Response,
+        responses=_problems(404, 409, 422),
+    )
+    add(
+        "/jobs/{job_id}/cancel",
+        cancel_job,
+        methods=["POST"],
+        status_code=202,
+        response_model=JobOut,
+        responses=_problems(404, 409, 422),
+    )
+    add(
+        "/jobs/{job_id}/retry",
+        retry_job,
+        methods=["POST"],
+        status_code=202,
+        response_model=JobOut,
+        responses=_problems(404, 409, 422),
+    )
+    return router
