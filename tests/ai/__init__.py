@@ -1,0 +1,1 @@
+"""Tests of the AI provider layer (`orbit.ai`)."""

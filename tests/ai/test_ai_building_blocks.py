@@ -1,0 +1,239 @@
+"""Prompts, structured-output parsing, retry policy, configuration and lazy imports."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from pydantic import ValidationError
+
+from orbit.ai import (
+    PROMPT_SCHEMAS,
+    AIConfig,
+    AIConfigError,
+    AIPromptError,
+    AIRequestRejected,
+    AITimeout,
+    AIUnavailable,
+    EpicDraft,
+    OfflineProvider,
+    RetryPolicy,
+    create_provider,
+    render_prompt,
+)
+from orbit.ai.prompts import format_value, parse_template
+from orbit.ai.retry import Failure, call_with_retries, parse_retry_after
+from orbit.ai.structured import OutputError, extract_json, parse_output
+
+# -- prompts ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(PROMPT_SCHEMAS))
+def test_every_operation_has_a_system_and_user_template(name: str) -> None:
+    variables = {"epic": "E", "story": "S", "item": "I", "task": "T", "title": "Add x"}
+    prompt = render_prompt(name, **variables)
+    assert prompt.name == name
+    assert [m.role for m in prompt.messages] == ["system", "user"]
+    assert all(m.content and "$" not in m.content for m in prompt.messages)
+
+
+def test_render_prompt_formats_variables_and_keeps_the_originals() -> None:
+    transcript = [{"question": "Who uses it?", "answer": "Home cooks"}]
+    prompt = render_prompt("backlog.epic", idea="Recipes", transcript=transcript)
+    user = prompt.messages[-1].content
+    assert "question: Who uses it?\nanswer: Home cooks" in user
+    assert "Recipes" in user
+    assert prompt.variables["transcript"] == transcript
+
+
+def test_missing_variable_and_unknown_prompt_are_prompt_errors() -> None:
+    with pytest.raises(AIPromptError, match="needs variable 'story'"):
+        render_prompt("backlog.tasks")
+    with pytest.raises(AIPromptError, match=r"no prompt template named 'nope\.nothing'"):
+        render_prompt("nope.nothing")
+    with pytest.raises(AIPromptError, match="invalid prompt name"):
+        render_prompt("../etc/passwd")
+
+
+def test_parse_template_splits_sections_by_role() -> None:
+    text = "intro\n[system]\nBe brief.\n[user]\nHi $name\n[assistant]\nHello\n"
+    sections = [(role, body.strip()) for role, body in parse_template(text)]
+    assert sections == [
+        ("user", "intro"),
+        ("system", "Be brief."),
+        ("user", "Hi $name"),
+        ("assistant", "Hello"),
+    ]
+
+
+def test_format_value_renders_lists_mappings_and_empties() -> None:
+    assert format_value(["a", "b"]) == "- a\n- b"
+    assert format_value({"title": "T", "criteria": ["x", "y"]}) == "title: T\ncriteria: x; y"
+    assert format_value([]) == "(none)"
+    assert format_value(None) == "(none)"
+    assert format_value(EpicDraft(title="T", description="D")) == "title: T\ndescription: D"
+
+
+# -- structured output --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        '{"title": "T", "description": "D"}',
+        'Here you go:\n```json\n{"title": "T", "description": "D"}\n```\nAnything else?',
+        'Sure. {"title": "T", "description": "D"} Hope that helps.',
+    ],
+)
+def test_parse_output_finds_the_json_in_a_reply(reply: str) -> None:
+    assert parse_output(reply, EpicDraft) == EpicDraft(title="T", description="D")
+
+
+def test_json_containing_code_fences_is_taken_whole() -> None:
+    reply = '{"title": "T", "description": "```python\\nprint(1)\\n```"}'
+    assert extract_json(reply) == reply
+
+
+def test_parse_output_lists_every_problem() -> None:
+    with pytest.raises(OutputError) as caught:
+        parse_output('{"title": ""}', EpicDraft)
+    assert "title: String should have at least 1 character" in str(caught.value)
+    assert "description: Field required" in str(caught.value)
+    with pytest.raises(OutputError, match="Invalid JSON"):
+        parse_output("no json here", EpicDraft)
+
+
+# -- retries --------------------------------------------------------------------------
+
+
+def test_retry_delay_grows_exponentially_with_jitter_and_a_cap() -> None:
+    policy = RetryPolicy(max_retries=5, backoff_seconds=1.0, backoff_max_seconds=3.0)
+    assert 0.75 <= policy.delay(0) <= 1.0
+    assert 1.5 <= policy.delay(1) <= 2.0
+    assert 2.25 <= policy.delay(5) <= 3.0
+    assert policy.delay(0, retry_after=2.5) == 2.5
+    assert policy.delay(0, retry_after=60) == 3.0
+
+
+def test_retry_after_headers_are_parsed() -> None:
+    assert parse_retry_after({"retry-after-ms": "250"}) == 0.25
+    assert parse_retry_after({"retry-after": "2"}) == 2.0
+    assert parse_retry_after({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}) is None
+    assert parse_retry_after({}) is None
+
+
+@pytest.mark.parametrize(
+    ("failure", "retryable"),
+    [
+        (Failure("timeout"), True),
+        (Failure("connection"), True),
+        (Failure("status", status_code=429), True),
+        (Failure("status", status_code=502), True),
+        (Failure("status", status_code=400), False),
+        (Failure("status", status_code=408), False),
+        (Failure("status", status_code=409), False),
+    ],
+)
+def test_only_transient_failures_are_retryable(failure: Failure, retryable: bool) -> None:
+    assert failure.retryable is retryable
+
+
+class Flaky(Exception):
+    """A stand-in SDK error carrying the failure to report."""
+
+    def __init__(self, failure: Failure) -> None:
+        self.failure = failure
+
+
+async def _call(failures: list[Failure], max_retries: int) -> tuple[str, int]:
+    remaining = list(failures)
+
+    async def operation() -> str:
+        if remaining:
+            raise Flaky(remaining.pop(0))
+        return "ok"
+
+    def classify(exc: BaseException) -> Failure | None:
+        return exc.failure if isinstance(exc, Flaky) else None
+
+    policy = RetryPolicy(max_retries=max_retries, backoff_seconds=0.001)
+    return await call_with_retries(
+        operation, classify=classify, policy=policy, provider="fake", timeout_seconds=1.5
+    )
+
+
+async def test_call_with_retries_recovers_from_transient_failures() -> None:
+    failures = [Failure("timeout"), Failure("status", "busy", 503)]
+    assert await _call(failures, max_retries=2) == ("ok", 3)
+
+
+async def test_call_with_retries_maps_final_failures_to_errors() -> None:
+    with pytest.raises(
+        AITimeout,
+        match=r"^AI API call failed: connection timeout: no response within 1\.5s \(after 2 ",
+    ):
+        await _call([Failure("timeout")] * 2, max_retries=1)
+    with pytest.raises(
+        AIUnavailable, match=r"HTTP 429 Too Many Requests: quota \(after 3 attempts\)$"
+    ):
+        await _call([Failure("status", "quota", 429)] * 3, max_retries=2)
+    with pytest.raises(AIRequestRejected, match=r"^AI API call failed: HTTP 403 Forbidden$"):
+        await _call([Failure("status", "", 403)], max_retries=5)
+
+
+async def test_unclassified_exceptions_propagate_unchanged() -> None:
+    async def operation() -> str:
+        raise KeyError("bug")
+
+    with pytest.raises(KeyError):
+        await call_with_retries(
+            operation,
+            classify=lambda exc: None,
+            policy=RetryPolicy(),
+            provider="fake",
+            timeout_seconds=1,
+        )
+
+
+# -- configuration and factory --------------------------------------------------------
+
+
+def test_default_config_builds_the_offline_provider() -> None:
+    provider = create_provider(AIConfig())
+    assert isinstance(provider, OfflineProvider)
+    assert provider.name == "offline" and provider.model == "orbit-offline-1"
+
+
+def test_config_validates_its_fields() -> None:
+    assert AIConfig(provider="anthropic").resolved_model == "claude-sonnet-4-6"
+    assert AIConfig(provider="openai", model="llama3.1").resolved_model == "llama3.1"
+    with pytest.raises(ValidationError):
+        AIConfig(provider="gemini")  # type: ignore[arg-type]
+    with pytest.raises(ValidationError):
+        AIConfig(timeout_seconds=0)
+    assert "secret" not in repr(AIConfig(api_key="secret"))
+
+
+async def test_local_openai_compatible_server_needs_no_key() -> None:
+    config = AIConfig(provider="openai", base_url="http://127.0.0.1:11434/v1", model="llama3.1")
+    provider = create_provider(config)
+    await provider.aclose()
+    assert provider.name == "openai" and provider.model == "llama3.1"
+
+
+def test_missing_sdk_is_a_clear_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "anthropic", None)
+    with pytest.raises(AIConfigError, match=r"pip install 'orbit\[anthropic\]'"):
+        create_provider(AIConfig(provider="anthropic", api_key="key"))
+
+
+def test_importing_orbit_ai_does_not_import_the_sdks() -> None:
+    code = (
+        "import sys, orbit.ai; "
+        "print(sorted(m for m in ('openai', 'anthropic', 'httpx2') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.strip() == "[]"
