@@ -1,5 +1,9 @@
 """``create_app(settings)``: the FastAPI application, built explicitly, never at import.
 
+It composes the engine's jobs API (``orbit.jobs.http``) under ``/api/v1``: RFC 9457
+problem responses for every error, a request body size limit and, when ``api_token`` is
+set, a bearer token on every ``/api/v1`` route except the health check.
+
 The lifespan opens the job store, migrates it when asked (``ORBIT_MIGRATE_ON_START``)
 and, unless ``embedded_worker`` is off, runs a worker on the server's own loop so a
 single ``orbit serve`` is a complete system. API servers and workers scale apart with
@@ -15,7 +19,15 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from orbit.jobs import JobClient, JobRegistry, Worker, migrate, open_store
+from orbit.jobs.http import (
+    BearerTokenMiddleware,
+    BodyLimitMiddleware,
+    install_problem_handlers,
+    jobs_router,
+)
 from orbit.settings import Settings
+
+API_PREFIX = "/api/v1"
 
 
 def create_app(settings: Settings, registry: JobRegistry | None = None) -> FastAPI:
@@ -46,9 +58,23 @@ def create_app(settings: Settings, registry: JobRegistry | None = None) -> FastA
     app = FastAPI(title="Orbit", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
 
-    @app.get("/api/v1/health", tags=["health"])
+    install_problem_handlers(app)
+
+    @app.get(f"{API_PREFIX}/health", tags=["health"])
     @app.get("/health", tags=["health"], include_in_schema=False)
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
+    app.include_router(jobs_router(), prefix=API_PREFIX)
+
+    # The last middleware added runs first: authenticate, then limit the body.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    token = settings.api_token.get_secret_value() if settings.api_token else ""
+    if token:
+        app.add_middleware(
+            BearerTokenMiddleware,
+            token=token,
+            protected_prefix=API_PREFIX,
+            open_paths={"/health", f"{API_PREFIX}/health"},
+        )
     return app

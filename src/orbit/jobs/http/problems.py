@@ -23,6 +23,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -242,7 +243,7 @@ async def _http_exception(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, Problem):
         slug, title, extensions = exc.slug, exc.title, dict(exc.extensions)
     if exc.detail is not None and not isinstance(exc.detail, str):
-        extensions.setdefault("errors", exc.detail)
+        extensions.setdefault("errors", jsonable_encoder(exc.detail))
     headers = dict(exc.headers or {})
     if status == 405:
         headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
