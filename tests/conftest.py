@@ -18,8 +18,10 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
-from orbit.jobs import SQLStore, migrate, open_store
-from orbit.jobs.store.schema import job_events, jobs
+from orbit.jobs import SQLStore, open_store
+from orbit.jobs.store.migrate import JOBS
+from orbit.planning.migrate import PLANNING
+from orbit.planning.schema import metadata as planning_metadata
 
 PG_SERVER = os.environ.get("ORBIT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 DIALECTS = ("sqlite", "postgresql")
@@ -41,11 +43,22 @@ def pg_url() -> Iterator[str]:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+HISTORIES = (JOBS, PLANNING)
+# Every table the migrations create, emptied between PostgreSQL tests.
+TABLES = ("job_events", "jobs", *(t.name for t in reversed(planning_metadata.sorted_tables)))
+
+
+def migrate_all(url: str) -> None:
+    """Run every migration history of Orbit on ``url``."""
+    store = open_store(url)
+    for history in HISTORIES:
+        history.upgrade(store.engine)
+    store.close()
+
+
 @pytest.fixture(scope="session")
 def _pg_migrated(pg_url: str) -> str:
-    store = open_store(pg_url)
-    migrate.upgrade(store.engine)
-    store.close()
+    migrate_all(pg_url)
     return pg_url
 
 
@@ -54,15 +67,13 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A migrated, empty database URL: a SQLite file, then PostgreSQL."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'orbit.db'}"
-        store = open_store(url)
-        migrate.upgrade(store.engine)
-        store.close()
+        migrate_all(url)
         yield url
         return
     url = request.getfixturevalue("_pg_migrated")
     store = open_store(url)
     with store.engine.begin() as conn:
-        conn.execute(sa.text(f"TRUNCATE {job_events.name}, {jobs.name}"))
+        conn.execute(sa.text(f"TRUNCATE {', '.join(TABLES)} CASCADE"))
     store.close()
     yield url
 

@@ -20,6 +20,8 @@ from typer.testing import CliRunner, Result
 
 from orbit.cli.main import build_app
 from orbit.jobs import JobClient, JobNotFound, JobStatus, SQLStore, migrate, open_store
+from orbit.planning import PLANNING
+from orbit.runtime import upgrade_all
 from tests.conftest import wait_until
 
 S = JobStatus
@@ -53,15 +55,15 @@ def client(store: SQLStore) -> JobClient:
 
 
 def test_db_check_passes_at_head_and_fails_after_a_downgrade(db_url: str) -> None:
-    head = migrate.head()
+    at_head = f"jobs {migrate.head()}\nplanning {PLANNING.head()}"
     assert orbit(db_url, "db", "check").exit_code == 0
-    assert orbit(db_url, "db", "current").stdout.strip() == head
+    assert orbit(db_url, "db", "current").stdout.strip() == at_head
     refused = orbit(db_url, "db", "downgrade", "base", input="n\n")
     assert refused.exit_code == 1
-    assert orbit(db_url, "db", "current").stdout.strip() == head
+    assert orbit(db_url, "db", "current").stdout.strip() == at_head
     try:
         assert orbit(db_url, "db", "downgrade", "base", "--yes").exit_code == 0
-        assert orbit(db_url, "db", "current").stdout.strip() == "none"
+        assert orbit(db_url, "db", "current").stdout.strip() == "jobs none\nplanning none"
         failed = orbit(db_url, "db", "check")
         assert failed.exit_code == 1
         assert "add_table jobs" in failed.stdout.splitlines()
@@ -73,7 +75,7 @@ def test_db_check_passes_at_head_and_fails_after_a_downgrade(db_url: str) -> Non
         assert orbit(db_url, "db", "check").exit_code == 0
     finally:
         store = open_store(db_url)
-        migrate.upgrade(store.engine)
+        upgrade_all(store.engine)
         store.close()
 
 
@@ -88,12 +90,7 @@ def test_db_check_ignores_tables_of_other_applications(db_url: str, store: SQLSt
         conn.execute(sa.text("CREATE TABLE cli_host_things (id INTEGER PRIMARY KEY)"))
     try:
         result = orbit(db_url, "db", "check", "--json")
-        assert as_json(result) == {
-            "ok": True,
-            "current": migrate.head(),
-            "head": migrate.head(),
-            "drift": [],
-        }
+        assert as_json(result) == {"ok": True, "behind": [], "drift": []}
     finally:
         with store.engine.begin() as conn:
             conn.execute(sa.text("DROP TABLE cli_host_things"))

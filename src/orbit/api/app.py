@@ -18,33 +18,40 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
-from orbit.jobs import JobClient, JobRegistry, Worker, migrate, open_store
+from orbit.jobs import JobRegistry
 from orbit.jobs.http import (
     BearerTokenMiddleware,
     BodyLimitMiddleware,
     install_problem_handlers,
     jobs_router,
 )
+from orbit.planning import planning_router
+from orbit.runtime import Runtime
 from orbit.settings import Settings
 
 API_PREFIX = "/api/v1"
 
 
 def create_app(settings: Settings, registry: JobRegistry | None = None) -> FastAPI:
-    """Build the application for ``settings``; ``registry`` holds the job handlers."""
-    registry = registry or JobRegistry()
+    """Build the application for ``settings``.
+
+    The app's own job handlers are always registered; ``registry`` adds more (tests,
+    ``--jobs-module``).
+    """
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = open_store(settings.database_url)
+        runtime = Runtime(settings, extra=registry)
         if settings.migrate_on_start:
-            await asyncio.to_thread(migrate.upgrade, store.engine)
-        app.state.store = store
-        app.state.client = JobClient(store)
-        app.state.registry = registry
+            await asyncio.to_thread(runtime.migrate)
+        app.state.runtime = runtime
+        app.state.store = runtime.store
+        app.state.client = runtime.client
+        app.state.registry = runtime.registry
+        app.state.planning = runtime.services
         worker_task = None
         if settings.embedded_worker:
-            worker = Worker(store, registry, settings.worker_config())
+            worker = runtime.worker()
             app.state.worker = worker
             worker_task = asyncio.create_task(worker.run(), name="orbit-embedded-worker")
         try:
@@ -53,7 +60,7 @@ def create_app(settings: Settings, registry: JobRegistry | None = None) -> FastA
             if worker_task is not None:
                 app.state.worker.stop()
                 await worker_task
-            store.close()
+            await runtime.aclose()
 
     app = FastAPI(title="Orbit", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
@@ -66,6 +73,7 @@ def create_app(settings: Settings, registry: JobRegistry | None = None) -> FastA
         return {"status": "ok"}
 
     app.include_router(jobs_router(), prefix=API_PREFIX)
+    app.include_router(planning_router(), prefix=API_PREFIX)
 
     # The last middleware added runs first: authenticate, then limit the body.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -1,4 +1,4 @@
-"""``orbit db``: migrate the job tables and check them against the declared schema."""
+"""``orbit db``: migrate Orbit's tables (engine, then app) and check them for drift."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ from orbit.cli.common import (
     say,
 )
 from orbit.cli.render import dumps
-from orbit.jobs import migrate
-from orbit.jobs.store.schema import metadata
+from orbit.jobs.store.migrate import Migrations
+from orbit.runtime import HISTORIES
 
 Revision = Annotated[str, typer.Argument(help="Target revision (e.g. head, base, -1, 0001).")]
 
@@ -46,69 +46,68 @@ def _engine(database_url: str | None) -> Iterator[Engine]:
             store.close()
 
 
+def _history_name(history: Migrations) -> str:
+    return history.version_table.removeprefix("orbit_").removesuffix("_version")
+
+
 def upgrade(revision: Revision = "head", database_url: DatabaseUrl = None) -> None:
-    """Bring the schema up to REVISION (default: the newest)."""
+    """Bring every table of Orbit (engine, then app) up to REVISION (default: the newest)."""
     with _engine(database_url) as engine:
-        migrate.upgrade(engine, revision)
-        say(f"database is at {migrate.current(engine) or 'no revision'}")
+        for history in HISTORIES:
+            history.upgrade(engine, revision)
+            say(f"{_history_name(history)}: at {history.current(engine) or 'no revision'}")
 
 
 def downgrade(
-    revision: Revision = "-1",
+    revision: Revision = "base",
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Take the schema down to REVISION (default: one step). Dropped tables lose their jobs."""
+    """Take every table down to REVISION (default: none at all). Dropped tables lose data."""
     if not yes:
-        typer.confirm(f"Downgrade the job tables to {revision!r}? Jobs may be lost", abort=True)
+        typer.confirm(f"Downgrade Orbit's tables to {revision!r}? Data may be lost", abort=True)
     with _engine(database_url) as engine:
-        migrate.downgrade(engine, revision)
-        say(f"database is at {migrate.current(engine) or 'no revision'}")
+        for history in reversed(HISTORIES):
+            history.downgrade(engine, revision)
+            say(f"{_history_name(history)}: at {history.current(engine) or 'no revision'}")
 
 
 def current(json_output: JsonOutput = False, database_url: DatabaseUrl = None) -> None:
-    """Print the revision the database is at ('none' when never migrated)."""
+    """Print the revision of each migration history ('none' when never migrated)."""
     with _engine(database_url) as engine:
-        revision, head = migrate.current(engine), migrate.head()
+        state: dict[str, dict[str, Any]] = {
+            _history_name(h): {"current": h.current(engine), "head": h.head()} for h in HISTORIES
+        }
+    for entry in state.values():
+        entry["at_head"] = entry["current"] == entry["head"]
     if json_output:
-        typer.echo(dumps({"current": revision, "head": head, "at_head": revision == head}))
+        typer.echo(dumps(state))
         return
-    typer.echo(revision or "none")
-    say("at head" if revision == head else f"not at head ({head})")
+    for name, entry in state.items():
+        typer.echo(f"{name} {entry['current'] or 'none'}")
+        say(f"{name}: " + ("at head" if entry["at_head"] else f"not at head ({entry['head']})"))
 
 
 def check(json_output: JsonOutput = False, database_url: DatabaseUrl = None) -> None:
-    """Exit 1 and print the differences unless the schema is at head and matches exactly."""
+    """Exit 1 and print the differences unless every table is at head and matches exactly."""
     with _engine(database_url) as engine:
-        revision, head, diffs = migrate.current(engine), migrate.head(), own_drift(engine)
-    lines = [describe_diff(diff) for diff in diffs]
-    ok = revision == head and not lines
+        behind = [h for h in HISTORIES if h.current(engine) != h.head()]
+        lines = [describe_diff(diff) for h in HISTORIES for diff in h.drift(engine)]
+    ok = not behind and not lines
     if json_output:
-        document = {"ok": ok, "current": revision, "head": head, "drift": lines}
+        document = {"ok": ok, "behind": [_history_name(h) for h in behind], "drift": lines}
         typer.echo(dumps(document))
     else:
         for line in lines:
             typer.echo(line)
     if ok:
-        say(f"database is at head ({head}) and matches the declared schema")
+        say("database is at head and matches the declared schema")
         return
-    if revision != head:
-        say(f"database is at {revision or 'no revision'}, head is {head}: run `orbit db upgrade`")
+    for history in behind:
+        say(f"{_history_name(history)} is not at head: run `orbit db upgrade`")
     if lines:
         say(f"{len(lines)} difference(s) from the declared schema")
     raise typer.Exit(EXIT_FAILURE)
-
-
-def own_drift(engine: Engine) -> list[Any]:
-    """``migrate.drift`` restricted to the engine's tables (other tables may share the DB)."""
-    return [diff for diff in migrate.drift(engine) if _concerns_own_tables(diff)]
-
-
-def _concerns_own_tables(diff: Any) -> bool:
-    if isinstance(diff, list):
-        return any(_concerns_own_tables(part) for part in diff)
-    table = _table_name(diff)
-    return table is None or table in metadata.tables
 
 
 def _table_name(diff: tuple[Any, ...]) -> str | None:

@@ -24,7 +24,7 @@ DEFAULT_ATTRIBUTE = "registry"
 
 
 def load_registry(settings: Settings) -> JobRegistry:
-    """The job handlers to run: the app's (none yet) plus those of ``settings.jobs_module``."""
+    """The job handlers of ``settings.jobs_module`` (added to the app's own by ``Runtime``)."""
     registry = JobRegistry()
     target = getattr(settings, "jobs_module", None)
     if target:

@@ -27,8 +27,9 @@ from orbit.cli.common import (
     open_checked_store,
 )
 from orbit.cli.registry import load_registry
-from orbit.jobs import ConfigurationError, JobRegistry, SQLStore, Worker, WorkerConfig, migrate
+from orbit.jobs import ConfigurationError, JobRegistry, WorkerConfig
 from orbit.jobs.store import parse_url
+from orbit.runtime import Runtime
 
 log = logging.getLogger("orbit.cli")
 
@@ -204,15 +205,10 @@ def worker(
         migrate_on_start=migrate_on_start,
     )
     with engine_errors():
-        registry = load_registry(settings)
-        config = _worker_config(settings, registry, job_types)
-        store = open_checked_store(settings)
-        try:
-            if settings.migrate_on_start:
-                migrate.upgrade(store.engine)
-            asyncio.run(_run_worker(store, registry, config))
-        finally:
-            store.close()
+        open_checked_store(settings).close()  # a bad URL is a usage error, said early
+        runtime = Runtime(settings, extra=load_registry(settings))
+        config = _worker_config(settings, runtime.registry, job_types)
+        asyncio.run(_run_worker(runtime, config))
 
 
 def _worker_config(
@@ -229,7 +225,12 @@ def _worker_config(
     return config
 
 
-async def _run_worker(store: SQLStore, registry: JobRegistry, config: WorkerConfig) -> None:
-    runner = Worker(store, registry, config)
-    runner.install_signal_handlers()
-    await runner.run()
+async def _run_worker(runtime: Runtime, config: WorkerConfig) -> None:
+    try:
+        if runtime.settings.migrate_on_start:
+            await asyncio.to_thread(runtime.migrate)
+        runner = runtime.worker(config)
+        runner.install_signal_handlers()
+        await runner.run()
+    finally:
+        await runtime.aclose()

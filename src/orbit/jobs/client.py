@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import datetime as dt
 import os
 import socket
@@ -25,6 +26,7 @@ from orbit.jobs.errors import LeaseLost
 from orbit.jobs.models import JSON, Job, JobEvent, JobFilter, JobPage, JobSpec, Lease
 from orbit.jobs.states import TERMINAL, JobStatus
 from orbit.jobs.store import SQLStore
+from orbit.jobs.worker.registry import JobRegistry
 
 MANUAL_LEASE_SECONDS = 3600.0
 
@@ -32,8 +34,9 @@ MANUAL_LEASE_SECONDS = 3600.0
 class JobClient:
     """Enqueue, inspect and steer jobs."""
 
-    def __init__(self, store: SQLStore) -> None:
+    def __init__(self, store: SQLStore, registry: JobRegistry | None = None) -> None:
         self.store = store
+        self.registry = registry
         self._held: dict[uuid.UUID, Lease] = {}
         self._identity = f"{socket.gethostname()}:{os.getpid()}:manual"
 
@@ -46,15 +49,23 @@ class JobClient:
         **options: object,
     ) -> Job:
         """Enqueue one job; ``options`` are the other ``JobSpec`` fields."""
-        return self.store.enqueue(JobSpec(job_type, input_data or {}, **options))  # type: ignore[arg-type]
+        spec = JobSpec(job_type, input_data or {}, **options)  # type: ignore[arg-type]
+        return self.store.enqueue(self._with_defaults(spec))
 
     def enqueue_spec(self, spec: JobSpec) -> Job:
         """Enqueue a prepared ``JobSpec``."""
-        return self.store.enqueue(spec)
+        return self.store.enqueue(self._with_defaults(spec))
 
     def enqueue_many(self, specs: Sequence[JobSpec]) -> list[uuid.UUID]:
         """Enqueue many jobs in one transaction."""
-        return self.store.enqueue_many(specs)
+        return self.store.enqueue_many([self._with_defaults(s) for s in specs])
+
+    def _with_defaults(self, spec: JobSpec) -> JobSpec:
+        # A job type's registered max_attempts applies unless the caller chose one.
+        if spec.max_attempts is None and self.registry and spec.job_type in self.registry:
+            definition = self.registry.get(spec.job_type)
+            return dataclasses.replace(spec, max_attempts=definition.max_attempts)
+        return spec
 
     def get(self, job_id: uuid.UUID) -> Job:
         """Read a job; raises ``JobNotFound``."""

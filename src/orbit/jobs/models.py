@@ -28,7 +28,7 @@ class JobSpec:
     interview_id: uuid.UUID | None = None
     parent_id: uuid.UUID | None = None
     priority: int = 0
-    max_attempts: int = 3
+    max_attempts: int | None = None  # None: the job type's default (or 3)
     timeout_seconds: float | None = None
     run_at: dt.datetime | None = None
     idempotency_key: str | None = None

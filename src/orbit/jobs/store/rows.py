@@ -62,8 +62,11 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         created, job_id = json.loads(base64.urlsafe_b64decode(padded))
-        return dt.datetime.fromisoformat(created), uuid.UUID(job_id)
-    except (ValueError, TypeError) as exc:
+        when = dt.datetime.fromisoformat(created)
+        if when.tzinfo is None:
+            raise ValueError("cursor timestamp has no timezone")
+        return when, uuid.UUID(job_id)
+    except (ValueError, TypeError, AttributeError) as exc:
         raise ValueError(f"malformed cursor {cursor!r}") from exc
 
 

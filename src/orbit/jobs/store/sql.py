@@ -45,6 +45,7 @@ _S = JobStatus
 IS_PENDING = jobs.c.status == sa.literal_column("'pending'")
 IS_RUNNING = jobs.c.status == sa.literal_column("'running'")
 _NEXT_VERSION = jobs.c.version + 1
+DEFAULT_MAX_ATTEMPTS = 3
 
 
 class Dialect:
@@ -173,7 +174,7 @@ class SQLStore:
             "interview_id": spec.interview_id,
             "parent_id": spec.parent_id,
             "attempts": 0,
-            "max_attempts": spec.max_attempts,
+            "max_attempts": spec.max_attempts or DEFAULT_MAX_ATTEMPTS,
             "priority": spec.priority,
             "run_at": spec.run_at or now,
             "timeout_seconds": spec.timeout_seconds,

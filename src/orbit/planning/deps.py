@@ -1,0 +1,18 @@
+"""FastAPI dependencies shared by the app's routes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from orbit.planning.services import PlanningServices
+
+
+def get_services(request: Request) -> PlanningServices:
+    """The app's services, set on ``app.state.planning`` by ``create_app``."""
+    services: PlanningServices = request.app.state.planning
+    return services
+
+
+ServicesDep = Annotated[PlanningServices, Depends(get_services)]

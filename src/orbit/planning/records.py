@@ -1,0 +1,46 @@
+"""Small shared pieces of the app's data access: ids, timestamps, load-or-404."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from orbit.jobs.http import Problem
+
+
+def utcnow() -> dt.datetime:
+    """The current time in UTC (app rows are stamped with it)."""
+    return dt.datetime.now(dt.UTC)
+
+
+def new_id() -> uuid.UUID:
+    """A fresh row id."""
+    return uuid.uuid4()
+
+
+def one_or_none(conn: Connection, table: sa.Table, row_id: uuid.UUID) -> dict[str, Any] | None:
+    """The row of ``table`` with ``id == row_id`` as a dict, or None."""
+    row = conn.execute(sa.select(table).where(table.c.id == row_id)).one_or_none()
+    return dict(row._mapping) if row else None
+
+
+def one_or_404(conn: Connection, table: sa.Table, row_id: uuid.UUID, what: str) -> dict[str, Any]:
+    """The row, or a 404 problem naming ``what`` (e.g. "interview")."""
+    row = one_or_none(conn, table, row_id)
+    if row is None:
+        raise Problem(
+            404,
+            f"{what} {row_id} not found",
+            slug=f"{what.replace(' ', '-')}-not-found",
+            title=f"{what.capitalize()} not found",
+        )
+    return row
+
+
+def conflict(detail: str, slug: str) -> Problem:
+    """A 409 problem explaining why the request cannot be done now."""
+    return Problem(409, detail, slug=slug, title="Conflict")

@@ -1,0 +1,84 @@
+"""What the app's handlers and routes share: the database, the AI provider, settings.
+
+``PlanningServices`` is built explicitly (in ``create_app``'s lifespan or ``orbit worker``)
+and handed to the routes (``request.app.state.planning``) and the job handlers
+(bound when they are registered). It builds the AI provider lazily, once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from orbit.ai import AIConfig, CallRecord, CallRecorder, Provider, create_provider
+from orbit.planning.schema import ai_calls
+from orbit.settings import Settings
+
+log = logging.getLogger("orbit.planning")
+
+
+def ai_config(settings: Settings) -> AIConfig:
+    """The AI layer's configuration from Orbit's settings."""
+    return AIConfig(
+        provider=settings.ai_provider,  # type: ignore[arg-type]  # validated by AIConfig
+        model=settings.ai_model,
+        base_url=settings.ai_base_url,
+        api_key=settings.ai_api_key.get_secret_value() if settings.ai_api_key else None,
+        timeout_seconds=settings.ai_timeout_seconds,
+        max_retries=settings.ai_max_retries,
+        offline_delay_ms=settings.offline_delay_ms,
+    )
+
+
+class PlanningServices:
+    """The app's shared dependencies."""
+
+    def __init__(self, settings: Settings, engine: sa.Engine) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.projects_dir = Path(settings.projects_dir).expanduser().resolve()
+        self._provider: Provider | None = None
+
+    @property
+    def provider(self) -> Provider:
+        """The configured LLM provider (built on first use)."""
+        if self._provider is None:
+            self._provider = create_provider(ai_config(self.settings))
+        return self._provider
+
+    def ai_for(self, job_id: uuid.UUID | None) -> Provider:
+        """The provider, recording every call it makes against ``job_id``."""
+        return self.provider.with_recorder(self.recorder(job_id))
+
+    def recorder(self, job_id: uuid.UUID | None) -> CallRecorder:
+        """A recorder that stores each AI call (tokens, latency, outcome) for ``job_id``."""
+
+        def record(call: CallRecord) -> None:
+            row = {
+                "job_id": job_id,
+                "provider": call.provider,
+                "model": call.model,
+                "prompt_name": call.prompt_name,
+                "operation": call.operation,
+                "tokens_in": call.tokens_in,
+                "tokens_out": call.tokens_out,
+                "latency_ms": call.latency_ms,
+                "ok": call.ok,
+                "error": call.error,
+                "attempts": call.attempts,
+                "created_at": dt.datetime.now(dt.UTC),
+            }
+            with self.engine.begin() as conn:
+                conn.execute(sa.insert(ai_calls), row)
+
+        return record
+
+    async def aclose(self) -> None:
+        """Close the provider's HTTP client, if one was built."""
+        if self._provider is not None:
+            await self._provider.aclose()
+            self._provider = None
