@@ -5,17 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from orbit.jobs import JobContext, JobRegistry, Worker, WorkerConfig, open_store
-
-
-def registry() -> JobRegistry:
-    jobs = JobRegistry()
-
-    @jobs.job("noop")
-    async def noop(ctx: JobContext, **_: object) -> None:
-        return None
-
-    return jobs
+from bench.jobs import registry
+from orbit.jobs import Worker, WorkerConfig, open_store
 
 
 async def main() -> None:
@@ -24,7 +15,7 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=100)
     args = parser.parse_args()
     store = open_store(args.url)
-    worker = Worker(store, registry(), WorkerConfig(concurrency=args.concurrency))
+    worker = Worker(store, registry, WorkerConfig(concurrency=args.concurrency))
     worker.install_signal_handlers()
     await worker.run()
     store.close()

@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     migrate_on_start: bool = True
     embedded_worker: bool = True
     log_level: str = "INFO"
+    telemetry: bool = False
 
     concurrency: int = Field(10, ge=1)
     lease_seconds: float = Field(30.0, gt=0)

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator
 
+import anyio
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 
 from orbit.jobs import JobRegistry
 from orbit.jobs.http import (
@@ -30,6 +33,7 @@ from orbit.runtime import Runtime
 from orbit.settings import Settings
 
 API_PREFIX = "/api/v1"
+THREADS = int(os.environ.get("ORBIT_HTTP_THREADS", "8"))
 
 
 def create_app(settings: Settings, registry: JobRegistry | None = None) -> FastAPI:
@@ -41,6 +45,10 @@ def create_app(settings: Settings, registry: JobRegistry | None = None) -> FastA
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Sync routes run in this thread pool. Database calls hold the GIL for most of
+        # their work, so more threads than this only queue on the GIL (and, on SQLite,
+        # on the single writer) and stretch every request's latency.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
         runtime = Runtime(settings, extra=registry)
         if settings.migrate_on_start:
             await asyncio.to_thread(runtime.migrate)
@@ -62,7 +70,11 @@ def create_app(settings: Settings, registry: JobRegistry | None = None) -> FastA
                 await worker_task
             await runtime.aclose()
 
-    app = FastAPI(title="Orbit", version="0.1.0", lifespan=lifespan)
+    # FastAPI's native OpenTelemetry instrumentation costs a noticeable share of each
+    # request even with no exporter; it is on only when asked for (ORBIT_TELEMETRY).
+    on = settings.telemetry
+    telemetry = TelemetryConfig(tracing=on, metrics=on, logs=on, operation_spans=on)
+    app = FastAPI(title="Orbit", version="0.1.0", lifespan=lifespan, telemetry=telemetry)
     app.state.settings = settings
 
     install_problem_handlers(app)

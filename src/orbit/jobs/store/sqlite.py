@@ -22,6 +22,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
 from orbit.jobs.store.sql import Dialect
+from orbit.jobs.store.sqlite_writes import QueuedWriteConnection, write_lock
 from orbit.jobs.store.wakeup import Wakeup
 
 BUSY_TIMEOUT_MS = 30_000
@@ -35,14 +36,22 @@ def create_sqlite_engine(url: sa.URL) -> Engine:
     Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(
         url.set(drivername="sqlite+pysqlite"),
-        connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
+        connect_args={
+            "check_same_thread": False,
+            "timeout": BUSY_TIMEOUT_MS / 1000,
+            "factory": QueuedWriteConnection,
+        },
         pool_size=8,
         max_overflow=24,
     )
 
+    lock = write_lock(url.database)
+
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+    def _on_connect(dbapi_conn: QueuedWriteConnection, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # the driver must not BEGIN on its own; we do
+        dbapi_conn.orbit_lock = lock
+        # busy_timeout only guards reads and schema changes; writes retry themselves.
         for pragma in (
             "journal_mode=WAL",
             "synchronous=NORMAL",
@@ -53,8 +62,12 @@ def create_sqlite_engine(url: sa.URL) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        readonly = conn.get_execution_options().get("orbit_readonly", False)
-        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+        if conn.get_execution_options().get("orbit_readonly", False):
+            conn.exec_driver_sql("BEGIN")
+            return
+        dbapi_conn = conn.connection.dbapi_connection
+        assert isinstance(dbapi_conn, QueuedWriteConnection)
+        dbapi_conn.begin_immediate()
 
     return engine
 

@@ -1,0 +1,5 @@
+"""``python -m orbit``: the same as the ``orbit`` command."""
+
+from orbit.cli.main import main
+
+main()
