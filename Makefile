@@ -4,12 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup lint typecheck imports pytest bench clean
+.PHONY: run test setup web-setup lint typecheck imports pytest web-test bench clean
 
 run: setup ## Run Orbit: SQLite in ./.orbit, embedded worker, offline AI, on 127.0.0.1:8000
 	$(BIN)/orbit serve
 
-test: setup lint typecheck imports pytest ## Every check: ruff, mypy, import-linter, pytest (SQLite + PostgreSQL)
+test: setup lint typecheck imports web-test pytest ## Every check: ruff, mypy, import-linter, pytest (SQLite + PostgreSQL), web (tsc + vitest)
 
 setup: $(STAMP)
 
@@ -32,6 +32,15 @@ imports:
 pytest:
 	scripts/ensure-postgres
 	$(BIN)/pytest -q -p no:cacheprovider
+
+web-setup: web/node_modules/.installed
+
+web/node_modules/.installed: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+web-test: web-setup
+	cd web && npm run --silent typecheck && npm test --silent
 
 bench: setup ## Print the benchmark figures (see docs/benchmarks.md)
 	scripts/ensure-postgres
