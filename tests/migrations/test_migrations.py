@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 import sqlalchemy as sa
 
 from orbit.jobs import JobSpec, migrate, open_store
 from orbit.jobs.store.schema import jobs
+from orbit.runtime import HISTORIES, upgrade_all
 
 
 def test_upgrade_matches_the_declared_schema_and_round_trips(db_url: str) -> None:
@@ -34,3 +37,28 @@ def test_status_is_guarded_by_a_check_constraint(db_url: str) -> None:
         assert store.get(job.id).status.value == "pending"
     finally:
         store.close()
+
+
+def test_concurrent_upgrades_from_empty_both_succeed(db_url: str) -> None:
+    store = open_store(db_url)
+    for history in reversed(HISTORIES):
+        history.downgrade(store.engine)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        other = open_store(db_url)
+        try:
+            upgrade_all(other.engine)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            other.close()
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert all(h.current(store.engine) == h.head() for h in HISTORIES)
+    store.close()

@@ -25,6 +25,7 @@ from orbit.jobs.store.schema import metadata as jobs_metadata
 
 VERSION_TABLE = "orbit_jobs_version"
 SCRIPT_LOCATION = "orbit.jobs.store:migrations"
+MIGRATION_LOCK = 0x0EB17  # an arbitrary, fixed advisory-lock key for Orbit's migrations
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,8 +45,15 @@ class Migrations:
         return config
 
     def upgrade(self, engine: Engine, revision: str = "head") -> None:
-        """Bring the schema up to ``revision`` (default: the newest)."""
+        """Bring the schema up to ``revision`` (default: the newest).
+
+        Safe when a server and several workers start at once: on PostgreSQL the
+        migration holds an advisory lock for its transaction (SQLite's write
+        transaction already serialises it), so the second process finds it done.
+        """
         with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
             command.upgrade(self._config(conn), revision)
 
     def downgrade(self, engine: Engine, revision: str = "base") -> None:
