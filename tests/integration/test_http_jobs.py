@@ -62,8 +62,8 @@ def make_registry() -> JobRegistry:
         await asyncio.sleep(60)
         return "never"
 
-    @registry.job("interview_message")
-    async def interview_message(ctx: JobContext, **input_data: Any) -> dict[str, Any]:
+    @registry.job("demo_message")
+    async def demo_message(ctx: JobContext, **input_data: Any) -> dict[str, Any]:
         return {"success": True}
 
     return registry
@@ -128,7 +128,7 @@ def parse_time(value: str) -> dt.datetime:
 
 def test_enqueue_answers_202_with_location_and_retry_after(api: TestClient) -> None:
     response = api.post(
-        "/api/v1/jobs", json={"job_type": "interview_message", "input_data": {"message": "hi"}}
+        "/api/v1/jobs", json={"job_type": "demo_message", "input_data": {"message": "hi"}}
     )
 
     assert response.status_code == 202
@@ -142,7 +142,7 @@ def test_enqueue_answers_202_with_location_and_retry_after(api: TestClient) -> N
     assert response.headers["Location"] == f"/api/v1/jobs/{job_id}"
     assert response.headers["Retry-After"] == "1"
     polled = api.get(response.headers["Location"]).json()
-    assert polled["job_type"] == "interview_message"
+    assert polled["job_type"] == "demo_message"
     assert polled["input_data"] == {"message": "hi"}
 
 
@@ -205,7 +205,7 @@ def test_reusing_an_idempotency_key_for_another_request_is_a_422(api: TestClient
     )
     other_type = api.post(
         "/api/v1/jobs",
-        json={"job_type": "interview_message", "input_data": {"n": 1}},
+        json={"job_type": "demo_message", "input_data": {"n": 1}},
         headers=headers,
     )
 
@@ -391,7 +391,7 @@ def ids(response: Any) -> set[str]:
 def test_list_filters(api: TestClient, engine: JobClient) -> None:
     project, other_project, interview = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     a = enqueue(api, "echo", project_id=str(project))
-    b = enqueue(api, "interview_message", project_id=str(project), interview_id=str(interview))
+    b = enqueue(api, "demo_message", project_id=str(project), interview_id=str(interview))
     c = enqueue(api, "echo", project_id=str(other_project))
     child = engine.enqueue_spec(JobSpec("echo", parent_id=c)).id
     engine.start_job(a)
@@ -401,7 +401,7 @@ def test_list_filters(api: TestClient, engine: JobClient) -> None:
 
     assert listed() == {str(a), str(b), str(c), str(child)}
     assert listed(project_id=project) == {str(a), str(b)}
-    assert listed(job_type="interview_message") == {str(b)}
+    assert listed(job_type="demo_message") == {str(b)}
     assert listed(interview_id=interview) == {str(b)}
     assert listed(parent_id=c) == {str(child)}
     assert listed(status="running") == {str(a)}
@@ -650,12 +650,12 @@ def test_stats_counts_by_status_and_filters(api: TestClient, engine: JobClient) 
     project = uuid.uuid4()
     a = enqueue(api, "echo", project_id=str(project))
     enqueue(api, "echo", project_id=str(project))
-    enqueue(api, "interview_message")
+    enqueue(api, "demo_message")
     engine.start_job(a)
 
     everything = api.get("/api/v1/jobs/stats")
     in_project = api.get("/api/v1/jobs/stats", params={"project_id": str(project)})
-    of_type = api.get("/api/v1/jobs/stats", params={"job_type": "interview_message"})
+    of_type = api.get("/api/v1/jobs/stats", params={"job_type": "demo_message"})
 
     assert everything.status_code == 200  # not shadowed by /jobs/{job_id}
     assert everything.json() == {

@@ -1,14 +1,110 @@
-"""Backlog: routes and job handlers (to be written)."""
+"""Backlog generation routes: each validates, enqueues a ``backlog_generation`` job, answers 202.
+
+* ``POST /interviews/{id}/generate-prompts-async``: the whole backlog (``mode: full``);
+* ``POST /backlog/interview/{id}/generate-epic``: the epic only (``mode: epic``);
+* ``POST /backlog/epic/{id}/generate-stories``: stories of an epic (``mode: stories``);
+* ``POST /backlog/story/{id}/generate-tasks``: tasks of a story (``mode: tasks``).
+
+Unknown ids are 404 problems; an interview without answers, or an id of the wrong kind,
+is a 409 problem saying why. Every route honours ``Idempotency-Key``. The handler is in
+``orbit.planning.backlog_jobs``.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import uuid
+from typing import Any
 
-from orbit.jobs import JobRegistry
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from orbit.jobs import JobContext, JobRegistry
+from orbit.jobs.client import JobClient
+from orbit.jobs.http import ClientDep, IdempotencyKeyDep, accepted, job_location
+from orbit.planning.backlog_data import load_item
+from orbit.planning.backlog_jobs import JOB_TYPE, generate_backlog
+from orbit.planning.deps import ServicesDep
+from orbit.planning.interview_data import load_context
+from orbit.planning.projects import reading
+from orbit.planning.records import conflict
 from orbit.planning.services import PlanningServices
 
-router = APIRouter()
+router = APIRouter(tags=["backlog"])
+
+TIMEOUT_SECONDS = 3600
 
 
 def register(registry: JobRegistry, services: PlanningServices) -> None:
-    """Register this area's job handlers."""
+    """Register the ``backlog_generation`` handler, bound to ``services``."""
+
+    @registry.job(JOB_TYPE, max_attempts=3, timeout_seconds=TIMEOUT_SECONDS)
+    async def backlog_generation(ctx: JobContext, mode: str, **ids: str | None) -> dict[str, Any]:
+        return await generate_backlog(ctx, services, mode, ids)
+
+
+def answered_interview(services: PlanningServices, interview_id: uuid.UUID) -> dict[str, Any]:
+    """The interview (404 if unknown); a 409 problem while it has no answers."""
+    with reading(services.engine) as conn:
+        context = load_context(conn, interview_id)
+    if context.answers == 0:
+        raise conflict(
+            f"interview {interview_id} has no answers yet; answer at least one question "
+            "before generating a backlog",
+            slug="interview-not-answered",
+        )
+    return context.interview
+
+
+def enqueue(
+    client: JobClient, input_data: dict[str, Any], row: dict[str, Any], key: str | None
+) -> JSONResponse:
+    """Enqueue a ``backlog_generation`` job for ``row``'s project and interview."""
+    job = client.enqueue(
+        JOB_TYPE,
+        input_data,
+        project_id=row["project_id"],
+        interview_id=row["interview_id"],
+        idempotency_key=key,
+    )
+    message = f"Backlog generation job created. Poll GET {job_location(job)} for result."
+    return accepted(job, message)
+
+
+@router.post("/interviews/{interview_id}/generate-prompts-async", status_code=202)
+def generate_prompts_async(
+    interview_id: uuid.UUID, services: ServicesDep, client: ClientDep, key: IdempotencyKeyDep
+) -> JSONResponse:
+    """Generate the whole backlog (epic → stories → tasks) from the interview."""
+    interview = answered_interview(services, interview_id)
+    row = {"project_id": interview["project_id"], "interview_id": interview_id}
+    return enqueue(client, {"mode": "full", "interview_id": str(interview_id)}, row, key)
+
+
+@router.post("/backlog/interview/{interview_id}/generate-epic", status_code=202)
+def generate_epic(
+    interview_id: uuid.UUID, services: ServicesDep, client: ClientDep, key: IdempotencyKeyDep
+) -> JSONResponse:
+    """Generate the epic of the interview."""
+    interview = answered_interview(services, interview_id)
+    row = {"project_id": interview["project_id"], "interview_id": interview_id}
+    return enqueue(client, {"mode": "epic", "interview_id": str(interview_id)}, row, key)
+
+
+@router.post("/backlog/epic/{epic_id}/generate-stories", status_code=202)
+def generate_stories(
+    epic_id: uuid.UUID, services: ServicesDep, client: ClientDep, key: IdempotencyKeyDep
+) -> JSONResponse:
+    """Generate user stories for an epic."""
+    with reading(services.engine) as conn:
+        epic = load_item(conn, epic_id, "epic")
+    return enqueue(client, {"mode": "stories", "epic_id": str(epic_id)}, epic, key)
+
+
+@router.post("/backlog/story/{story_id}/generate-tasks", status_code=202)
+def generate_tasks(
+    story_id: uuid.UUID, services: ServicesDep, client: ClientDep, key: IdempotencyKeyDep
+) -> JSONResponse:
+    """Generate engineering tasks for a story."""
+    with reading(services.engine) as conn:
+        story = load_item(conn, story_id, "story")
+    return enqueue(client, {"mode": "tasks", "story_id": str(story_id)}, story, key)

@@ -1,14 +1,140 @@
-"""Projects: routes and job handlers (to be written)."""
+"""Projects: create, list and read projects, and a project's backlog as a tree.
+
+Nothing here runs as a job: these routes are plain reads and writes. The other areas
+load projects through ``load_project`` and read the database through ``reading``.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+import sqlalchemy as sa
 from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from sqlalchemy.engine import Connection
 
 from orbit.jobs import JobRegistry
+from orbit.planning.deps import ServicesDep
+from orbit.planning.records import new_id, one_or_404, utcnow
+from orbit.planning.schema import backlog_items, projects
 from orbit.planning.services import PlanningServices
 
-router = APIRouter()
+router = APIRouter(tags=["projects"])
+
+ProjectName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class ProjectIn(BaseModel):
+    """What a client sends to create a project."""
+
+    name: ProjectName
+    description: str | None = Field(default=None, max_length=20_000)
+
+
+class ProjectOut(BaseModel):
+    """A project as clients see it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+    description: str | None
+    created_at: dt.datetime
+
+
+class BacklogItemOut(BaseModel):
+    """One backlog item with its children (epic → stories → tasks → subtasks)."""
+
+    id: uuid.UUID
+    kind: str
+    title: str
+    description: str
+    status: str
+    details: Any
+    position: int
+    children: list[BacklogItemOut] = Field(default_factory=list)
+
+
+@contextmanager
+def reading(engine: sa.Engine) -> Iterator[Connection]:
+    """A read-only connection (on SQLite it does not take the write lock)."""
+    with engine.execution_options(orbit_readonly=True).connect() as conn:
+        yield conn
+
+
+def load_project(conn: Connection, project_id: uuid.UUID) -> dict[str, Any]:
+    """The project, or a 404 problem."""
+    return one_or_404(conn, projects, project_id, "project")
+
+
+def project_idea(project: dict[str, Any]) -> str:
+    """What the AI is told about the product: the project's name and description."""
+    description = (project.get("description") or "").strip()
+    return f"{project['name']}: {description}" if description else str(project["name"])
+
+
+def backlog_tree(conn: Connection, project_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The project's backlog: top-level items (epics) with their children, by position."""
+    rows = conn.execute(
+        sa.select(backlog_items)
+        .where(backlog_items.c.project_id == project_id)
+        .order_by(backlog_items.c.position, backlog_items.c.created_at, backlog_items.c.id)
+    ).all()
+    children: dict[uuid.UUID | None, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        children[row.parent_id].append(_item_view(row._mapping))
+    for siblings in children.values():
+        for item in siblings:
+            item["children"] = children.get(item["id"], [])
+    return children.get(None, [])
+
+
+def _item_view(row: Any) -> dict[str, Any]:
+    keys = ("id", "kind", "title", "description", "status", "details", "position")
+    return {key: row[key] for key in keys}
+
+
+@router.post("/projects", status_code=201, response_model=ProjectOut)
+def create_project(body: ProjectIn, services: ServicesDep) -> dict[str, Any]:
+    """Create a project."""
+    row = {
+        "id": new_id(),
+        "name": body.name,
+        "description": body.description,
+        "created_at": utcnow(),
+    }
+    with services.engine.begin() as conn:
+        conn.execute(sa.insert(projects), row)
+    return row
+
+
+@router.get("/projects", response_model=list[ProjectOut])
+def list_projects(services: ServicesDep) -> list[dict[str, Any]]:
+    """Every project, newest first."""
+    query = sa.select(projects).order_by(projects.c.created_at.desc(), projects.c.id.desc())
+    with reading(services.engine) as conn:
+        return [dict(row._mapping) for row in conn.execute(query)]
+
+
+@router.get("/projects/{project_id}", response_model=ProjectOut)
+def get_project(project_id: uuid.UUID, services: ServicesDep) -> dict[str, Any]:
+    """One project (404 problem if unknown)."""
+    with reading(services.engine) as conn:
+        return load_project(conn, project_id)
+
+
+@router.get("/projects/{project_id}/backlog", response_model=list[BacklogItemOut])
+def get_backlog(project_id: uuid.UUID, services: ServicesDep) -> list[dict[str, Any]]:
+    """The project's backlog as a tree: epics → stories → tasks → subtasks."""
+    with reading(services.engine) as conn:
+        load_project(conn, project_id)
+        return backlog_tree(conn, project_id)
 
 
 def register(registry: JobRegistry, services: PlanningServices) -> None:
-    """Register this area's job handlers."""
+    """Projects have no job handlers: every project operation is a quick database write."""
