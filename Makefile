@@ -6,10 +6,20 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test setup web-setup lint typecheck imports pytest web-test bench clean
 
-run: setup ## Run Orbit: SQLite in ./.orbit, embedded worker, offline AI, on 127.0.0.1:8000
+run: setup web/dist/index.html ## Run Orbit: SQLite in ./.orbit, embedded worker, offline AI, on 127.0.0.1:8000
 	$(BIN)/orbit serve
 
-test: setup lint typecheck imports web-test pytest ## Every check: ruff, mypy, import-linter, pytest (SQLite + PostgreSQL), web (tsc + vitest)
+# The web pages served at / (built once; `cd web && npm run build` rebuilds them).
+web/dist/index.html: | web-setup
+	cd web && npm run --silent build
+
+.PHONY: browser-setup
+browser-setup: setup web-setup ## For tests/browser: Debian's Chromium, Playwright (PyPI) and a fresh web/dist
+	test -x /usr/bin/chromium || (apt-get update && apt-get install -y --no-install-recommends chromium)
+	$(BIN)/python -c 'import playwright' 2>/dev/null || $(BIN)/python -m pip install --quiet 'playwright==1.65.2'
+	cd web && npm run --silent build
+
+test: setup lint typecheck imports web-test browser-setup pytest ## Every check: ruff, mypy, import-linter, web (tsc + vitest), pytest (SQLite + PostgreSQL, Chromium)
 
 setup: $(STAMP)
 

@@ -357,3 +357,19 @@ def test_serve_without_worker_migrates_an_empty_database(tmp_path: Path, spawn: 
     code, log = stop(server)
     assert code == 0, log
     assert "embedded worker: off" in log and "orbit.jobs.worker" not in log
+
+
+def test_demo_runs_the_whole_flow(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    env = {**os.environ, "ORBIT_PROJECTS_DIR": str(tmp_path / "projects")}
+    done = subprocess.run(
+        [sys.executable, "-m", "orbit", "demo", "--database-url", url, "--delay-ms", "0"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Backlog: epic" in done.stdout and "Executed" in done.stdout
+    assert "Commit:" in done.stdout and "task:" in done.stdout

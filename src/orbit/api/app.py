@@ -21,6 +21,7 @@ import anyio
 from fastapi import FastAPI
 from fastapi.telemetry import TelemetryConfig
 
+from orbit.api.web import mount_web
 from orbit.jobs import JobRegistry
 from orbit.jobs.http import (
     BearerTokenMiddleware,
@@ -97,4 +98,5 @@ def create_app(settings: Settings, registry: JobRegistry | None = None) -> FastA
             protected_prefix=API_PREFIX,
             open_paths={"/health", f"{API_PREFIX}/health"},
         )
+    mount_web(app, settings)
     return app

@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from orbit.cli import db, jobs, serve
+from orbit.cli import db, demo, jobs, serve
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -26,6 +26,7 @@ def build_app() -> typer.Typer:
     app.command()(serve.worker)
     app.add_typer(db.build(), name="db")
     app.add_typer(jobs.build(), name="jobs")
+    app.command()(demo.demo)
     return app
 
 
@@ -36,6 +37,8 @@ def configure_logging() -> None:
     logging.basicConfig(level=level or logging.INFO, format=LOG_FORMAT, stream=sys.stderr)
     # Alembic narrates every migration step at INFO; its outcome is reported by the CLI.
     logging.getLogger("alembic").setLevel(max(level or logging.INFO, logging.WARNING))
+    # httpx logs every request at INFO (the demo and `jobs watch` make many).
+    logging.getLogger("httpx").setLevel(max(level or logging.INFO, logging.WARNING))
     if level is None:
         logging.getLogger("orbit.cli").warning("unknown ORBIT_LOG_LEVEL %r; using INFO", name)
 
@@ -44,3 +47,7 @@ def main() -> None:
     """Entry point of the ``orbit`` console script."""
     configure_logging()
     build_app()(prog_name="orbit")
+
+
+if __name__ == "__main__":
+    main()

@@ -71,6 +71,10 @@ class JobClient:
         """Read a job; raises ``JobNotFound``."""
         return self.store.get(job_id)
 
+    def find(self, idempotency_key: str) -> Job | None:
+        """The job an earlier enqueue with this ``idempotency_key`` created, if any."""
+        return self.store.by_idempotency_key(idempotency_key)
+
     def list(
         self, where: JobFilter | None = None, limit: int = 50, cursor: str | None = None
     ) -> JobPage:

@@ -1,14 +1,202 @@
-"""Provisioning: routes and job handlers (to be written)."""
+"""Provisioning: give a project a workspace with a stack's scaffold and a git repository.
+
+``GET /stacks`` lists the stacks; ``POST /projects/{id}/provision-async`` enqueues a
+``project_provisioning`` job (202). The job is idempotent: provisioning again with the same
+stack (or a retry after a crash) keeps what exists and adds only what is missing. A project
+is provisioned with one stack; asking for another one is a 409.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+import functools
+import uuid
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, field_validator
+from sqlalchemy.engine import Connection, Engine
 
-from orbit.jobs import JobRegistry
+from orbit.jobs import Fail, JobClient, JobContext, JobFilter, JobRegistry
+from orbit.jobs.http import ClientDep, IdempotencyKeyDep, accepted
+from orbit.planning import task_data
+from orbit.planning.deps import ServicesDep
+from orbit.planning.provisioning_workspace import init_repository, write_scaffold
+from orbit.planning.records import conflict, new_id, one_or_none, utcnow
+from orbit.planning.schema import projects, workspaces
 from orbit.planning.services import PlanningServices
+from orbit.planning.stacks import STACKS
+from orbit.planning.task_jobs import parse_id
 
-router = APIRouter()
+router = APIRouter(tags=["provisioning"])
+
+JOB_TYPE = "project_provisioning"
+
+
+class ProvisionRequest(BaseModel):
+    """Which stack to provision the project with."""
+
+    stack: str
+
+    @field_validator("stack")
+    @classmethod
+    def known_stack(cls, value: str) -> str:
+        if value not in STACKS:
+            raise ValueError(f"unknown stack {value!r}; choose one of {', '.join(STACKS)}")
+        return value
+
+
+@router.get("/stacks")
+def list_stacks() -> list[dict[str, Any]]:
+    """The stacks a project can be provisioned with."""
+    return [stack.summary() for stack in STACKS.values()]
+
+
+def workspace_of(conn: Connection, project_id: uuid.UUID) -> dict[str, Any] | None:
+    """The project's workspace row, if it has one."""
+    row = conn.execute(
+        sa.select(workspaces).where(workspaces.c.project_id == project_id)
+    ).one_or_none()
+    return dict(row._mapping) if row else None
+
+
+def stacks_in_flight(client: JobClient, project_id: uuid.UUID) -> set[str]:
+    """The stacks of this project's provisioning jobs that are still pending or running."""
+    page = client.list(JobFilter(project_id=project_id, job_type=JOB_TYPE), limit=20)
+    return {str(job.input_data.get("stack")) for job in page.items if not job.finished}
+
+
+def check_stack(taken: str | None, wanted: str, project_id: uuid.UUID) -> None:
+    """409 when the project has, or is getting, a different stack."""
+    if taken is not None and taken != wanted:
+        raise conflict(
+            f"project {project_id} is provisioned with {taken}; it cannot become {wanted}",
+            "stack-conflict",
+        )
+
+
+@router.post("/projects/{project_id}/provision-async", status_code=202)
+def provision(
+    project_id: uuid.UUID,
+    body: ProvisionRequest,
+    services: ServicesDep,
+    client: ClientDep,
+    key: IdempotencyKeyDep,
+) -> JSONResponse:
+    """Create the project's workspace: scaffold files and a git repository (a job)."""
+    if job := task_data.job_for_key(client, key):
+        return accepted(job)
+    with task_data.reading(services.engine) as conn:
+        task_data.load_project(conn, project_id)
+        workspace = workspace_of(conn, project_id)
+    check_stack(workspace["stack"] if workspace else None, body.stack, project_id)
+    for stack in stacks_in_flight(client, project_id):
+        check_stack(stack, body.stack, project_id)
+    job = client.enqueue(
+        JOB_TYPE,
+        {"project_id": str(project_id), "stack": body.stack},
+        project_id=project_id,
+        idempotency_key=key,
+    )
+    return accepted(job)
+
+
+# -- the job -------------------------------------------------------------------------------
+
+
+def project_name(engine: Engine, project_id: uuid.UUID) -> str:
+    """The project's name; ``Fail`` when it does not exist."""
+    with task_data.reading(engine) as conn:
+        project = one_or_none(conn, projects, project_id)
+    if project is None:
+        raise Fail(f"project {project_id} not found")
+    return str(project["name"])
+
+
+@dataclasses.dataclass(frozen=True)
+class Workspace:
+    """The workspace a provisioning job is building."""
+
+    project_id: uuid.UUID
+    stack: str
+    path: Path
+    job_id: uuid.UUID
+
+    def values(self) -> dict[str, Any]:
+        """The workspace row's values (without id and timestamp)."""
+        return {
+            "project_id": self.project_id,
+            "stack": self.stack,
+            "path": str(self.path),
+            "job_id": self.job_id,
+        }
+
+
+def claim_workspace(conn: Connection, workspace: Workspace) -> Any:
+    """Reserve the project's workspace for its stack; ``Fail`` if it has another stack.
+
+    The unique ``project_id`` makes two concurrent provisionings agree on one stack.
+    """
+    row = workspace_of(conn, workspace.project_id)
+    if row is None:
+        try:
+            with conn.begin_nested():
+                conn.execute(
+                    sa.insert(workspaces).values(
+                        id=new_id(), created_at=utcnow(), **workspace.values()
+                    )
+                )
+        except sa.exc.IntegrityError:
+            row = workspace_of(conn, workspace.project_id)
+    if row is not None and row["stack"] != workspace.stack:
+        raise Fail(f"project {workspace.project_id} is already provisioned with {row['stack']}")
+    return {"stack": workspace.stack, "path": str(workspace.path)}
+
+
+def record_workspace(conn: Connection, workspace: Workspace) -> Any:
+    """Point the workspace row at its path and at the job that provisioned it last."""
+    claimed = claim_workspace(conn, workspace)
+    conn.execute(
+        sa.update(workspaces)
+        .where(workspaces.c.project_id == workspace.project_id)
+        .values(path=str(workspace.path), job_id=workspace.job_id)
+    )
+    return claimed
+
+
+async def provision_project(
+    ctx: JobContext, services: PlanningServices, project_id: str, stack: str
+) -> dict[str, Any]:
+    """``project_provisioning``: workspace directory, scaffold, git repository, record."""
+    pid = parse_id(project_id, "project")
+    if stack not in STACKS:
+        raise Fail(f"unknown stack {stack!r}")
+    root = services.projects_dir / str(pid)
+    workspace = Workspace(pid, stack, root, ctx.job_id)
+    await ctx.progress(10, "Creating workspace...")
+    name = await asyncio.to_thread(project_name, services.engine, pid)
+    await ctx.step("claim", functools.partial(claim_workspace, workspace=workspace))
+    await asyncio.to_thread(root.mkdir, parents=True, exist_ok=True)
+    await ctx.progress(30, f"Writing {stack} scaffold...")
+    files = STACKS[stack].render(name)
+    created = await asyncio.to_thread(write_scaffold, root, files)
+    await ctx.progress(60, "Initialising git repository...")
+    head = await init_repository(root, sorted(files), stack)
+    await ctx.progress(85, "Recording workspace...")
+    await ctx.step("record", functools.partial(record_workspace, workspace=workspace))
+    await ctx.progress(100, "Provisioning complete")
+    summary = {"path": str(root), "stack": stack, "files": sorted(files), "commit": head}
+    return {"success": True, "workspace": {**summary, "created": created}}
 
 
 def register(registry: JobRegistry, services: PlanningServices) -> None:
-    """Register this area's job handlers."""
+    """Register the ``project_provisioning`` handler."""
+
+    async def project_provisioning(ctx: JobContext, project_id: str, stack: str) -> Any:
+        return await provision_project(ctx, services, project_id, stack)
+
+    registry.job(JOB_TYPE, max_attempts=3, timeout_seconds=600)(project_provisioning)

@@ -7,10 +7,12 @@ and handed to the routes (``request.app.state.planning``) and the job handlers
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import uuid
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -42,6 +44,7 @@ class PlanningServices:
         self.engine = engine
         self.projects_dir = Path(settings.projects_dir).expanduser().resolve()
         self._provider: Provider | None = None
+        self._pending: set[asyncio.Future[None]] = set()
 
     @property
     def provider(self) -> Provider:
@@ -72,13 +75,29 @@ class PlanningServices:
                 "attempts": call.attempts,
                 "created_at": dt.datetime.now(dt.UTC),
             }
-            with self.engine.begin() as conn:
-                conn.execute(sa.insert(ai_calls), row)
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # called from a thread: write here
+                self._write_call(row)
+                return
+            # Called on the event loop (the async providers): never block it on a write.
+            pending = loop.run_in_executor(None, self._write_call, row)
+            self._pending.add(pending)
+            pending.add_done_callback(self._pending.discard)
 
         return record
 
+    def _write_call(self, row: dict[str, Any]) -> None:
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(sa.insert(ai_calls), row)
+        except Exception:  # a lost usage record must not fail the job that made the call
+            log.warning("could not record an AI call for job %s", row["job_id"], exc_info=True)
+
     async def aclose(self) -> None:
-        """Close the provider's HTTP client, if one was built."""
+        """Finish recording AI calls; close the provider's HTTP client, if one was built."""
+        if self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)
         if self._provider is not None:
             await self._provider.aclose()
             self._provider = None

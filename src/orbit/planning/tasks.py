@@ -1,14 +1,117 @@
-"""Tasks: routes and job handlers (to be written)."""
+"""Tasks: read a backlog item, activate it, execute tasks one by one or a whole project's.
+
+Routes validate and enqueue (202 + the job to poll); the handlers in ``task_jobs`` and
+``task_batch`` do the work. Job types: ``epic_activation``, ``story_activation``,
+``task_activation``, ``subtask_activation``, ``task_execution`` and ``batch_execution``.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import uuid
+from typing import Any
 
-from orbit.jobs import JobRegistry
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from orbit.jobs import JobContext, JobRegistry
+from orbit.jobs.http import ClientDep, IdempotencyKeyDep, accepted
+from orbit.planning import task_batch, task_data, task_jobs
+from orbit.planning.deps import ServicesDep
+from orbit.planning.records import conflict
+from orbit.planning.schema import KINDS
 from orbit.planning.services import PlanningServices
 
-router = APIRouter()
+router = APIRouter(prefix="/tasks", tags=["tasks"])
+
+ACTIVATION_JOB_TYPES = {kind: f"{kind}_activation" for kind in KINDS}
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "Unknown item or project"},
+    409: {"description": "The item's state does not allow it"},
+}
+
+
+@router.get("/{item_id}", responses={404: PROBLEMS[404]})
+def get_task(item_id: uuid.UUID, services: ServicesDep) -> dict[str, Any]:
+    """A backlog item of any kind with its children and its executions (newest first)."""
+    with task_data.reading(services.engine) as conn:
+        return task_data.item_detail(conn, item_id)
+
+
+@router.post("/{item_id}/activate", status_code=202, responses=PROBLEMS)
+def activate(
+    item_id: uuid.UUID, services: ServicesDep, client: ClientDep, key: IdempotencyKeyDep
+) -> JSONResponse:
+    """Fill in a suggested item's details with the AI and make it active (a job)."""
+    if job := task_data.job_for_key(client, key):
+        return accepted(job)
+    with task_data.reading(services.engine) as conn:
+        item = task_data.load_item(conn, item_id)
+    task_data.check_activatable(item)
+    job = client.enqueue(
+        ACTIVATION_JOB_TYPES[item["kind"]],
+        {"item_id": str(item_id)},
+        project_id=item["project_id"],
+        idempotency_key=key,
+    )
+    return accepted(job)
+
+
+@router.post("/{item_id}/execute", status_code=202, responses=PROBLEMS)
+def execute(
+    item_id: uuid.UUID, services: ServicesDep, client: ClientDep, key: IdempotencyKeyDep
+) -> JSONResponse:
+    """Execute an active task or subtask with the AI (a job)."""
+    if job := task_data.job_for_key(client, key):
+        return accepted(job)
+    with task_data.reading(services.engine) as conn:
+        item = task_data.load_item(conn, item_id)
+    task_data.check_executable(item)
+    job = client.enqueue(
+        "task_execution",
+        {"task_id": str(item_id)},
+        project_id=item["project_id"],
+        idempotency_key=key,
+    )
+    return accepted(job)
+
+
+@router.post("/projects/{project_id}/execute-all", status_code=202, responses=PROBLEMS)
+def execute_all(
+    project_id: uuid.UUID, services: ServicesDep, client: ClientDep, key: IdempotencyKeyDep
+) -> JSONResponse:
+    """Execute every active, never executed task of the project (a parent job)."""
+    if job := task_data.job_for_key(client, key):
+        return accepted(job)
+    with task_data.reading(services.engine) as conn:
+        task_data.load_project(conn, project_id)
+        waiting = task_data.pending_tasks(conn, project_id)
+    if not waiting:
+        raise conflict(
+            f"project {project_id} has no active tasks waiting for execution",
+            "no-tasks-to-execute",
+        )
+    job = client.enqueue(
+        "batch_execution",
+        {"project_id": str(project_id)},
+        project_id=project_id,
+        idempotency_key=key,
+    )
+    return accepted(job)
 
 
 def register(registry: JobRegistry, services: PlanningServices) -> None:
-    """Register this area's job handlers."""
+    """Register the activation, execution and batch handlers."""
+
+    async def activation(ctx: JobContext, item_id: str) -> Any:
+        return await task_jobs.activate_item(ctx, services, item_id)
+
+    async def task_execution(ctx: JobContext, task_id: str) -> Any:
+        return await task_jobs.execute_task(ctx, services, task_id)
+
+    async def batch_execution(ctx: JobContext, project_id: str) -> Any:
+        return await task_batch.execute_batch(ctx, project_id)
+
+    for job_type in ACTIVATION_JOB_TYPES.values():
+        registry.job(job_type, max_attempts=3, timeout_seconds=600)(activation)
+    registry.job("task_execution", max_attempts=3, timeout_seconds=600)(task_execution)
+    registry.job("batch_execution", max_attempts=3)(batch_execution)

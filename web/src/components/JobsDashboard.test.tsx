@@ -1,4 +1,4 @@
-import { act, render, screen } from '@testing-library/react';
+import { act, fireEvent, render, screen, within } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import { configureApi } from '../lib/api';
@@ -11,6 +11,30 @@ async function flush(ms = 0) {
   });
 }
 
+const at = (seconds: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, seconds)).toISOString();
+
+const listed = [
+  makeJob({ id: 'run-1', job_type: 'backlog_generation', status: 'running', progress_percent: 40, progress_message: 'Decomposing Epic into Stories...', started_at: at(0) }),
+  makeJob({ id: 'ok-1', job_type: 'task_execution', status: 'completed', progress_percent: 100, started_at: at(0), completed_at: at(1) }),
+  makeJob({ id: 'ok-2', job_type: 'task_execution', status: 'completed', progress_percent: 100, started_at: at(10), completed_at: at(13) }),
+  makeJob({ id: 'bad-1', job_type: 'task_execution', status: 'failed', error: 'AI provider timed out', started_at: at(0), completed_at: at(5) }),
+];
+
+function setup() {
+  const fake = createFakeFetch();
+  fake.on('GET /api/v1/jobs', jsonResponse({ items: listed, next_cursor: null }));
+  fake.on('GET /api/v1/jobs/stats', jsonResponse({ counts: { pending: 2, running: 1, completed: 7, failed: 1, cancelled: 0 }, total: 11 }));
+  fake.on('GET /api/v1/projects', jsonResponse([{ id: 'p1', name: 'Recipes', description: null, created_at: at(0) }]));
+  configureApi({ fetch: fake.fetch });
+  return fake;
+}
+
+function row(jobId: string) {
+  const found = screen.getAllByTestId('job-row').find((el) => el.getAttribute('data-job-id') === jobId);
+  if (!found) throw new Error(`no row ${jobId}`);
+  return found;
+}
+
 describe('JobsDashboard', () => {
   beforeEach(() => {
     vi.useFakeTimers();
@@ -19,48 +43,68 @@ describe('JobsDashboard', () => {
     vi.useRealTimers();
   });
 
-  it('lists jobs with their status and a progress bar, refreshing while one is active', async () => {
-    const fake = createFakeFetch();
-    fake.on(
-      'GET /api/v1/jobs',
-      jsonResponse({
-        items: [
-          makeJob({ id: 'a', job_type: 'generate_epic', status: 'running', progress_percent: 35, progress_message: 'Drafting' }),
-          makeJob({ id: 'b', job_type: 'auto_commit', status: 'failed', error: 'git push rejected' }),
-        ],
-        next_cursor: null,
-      }),
-      jsonResponse({
-        items: [makeJob({ id: 'a', job_type: 'generate_epic', status: 'completed', progress_percent: 100 })],
-        next_cursor: null,
-      }),
-    );
-    configureApi({ fetch: fake.fetch });
-
-    render(<JobsDashboard refreshMs={5000} />);
+  it('shows counts by status, success rate and average duration per type, and progress bars', async () => {
+    const fake = setup();
+    render(<JobsDashboard liveRows={0} />);
     await flush();
 
-    const bar = screen.getByRole('progressbar', { name: 'generate_epic progress' });
-    expect(bar.getAttribute('aria-valuenow')).toBe('35');
-    expect(screen.getByText('Drafting')).toBeTruthy();
-    expect(screen.getByText('git push rejected')).toBeTruthy();
-    expect(new URL(fake.calls[0]!.url, 'http://x').searchParams.get('limit')).toBe('25');
+    expect(screen.getByTestId('count-running').textContent).toBe('1');
+    expect(screen.getByTestId('count-completed').textContent).toBe('7');
+    expect(screen.getByTestId('jobs-total').textContent).toBe('11 in total');
 
-    await flush(5000);
-    expect(fake.calls).toHaveLength(2);
-    expect(screen.getByText('completed')).toBeTruthy();
-    await flush(20_000);
-    expect(fake.calls).toHaveLength(2); // nothing active any more: no refresh
+    const tasks = screen.getAllByTestId('type-stats-row').find((el) => el.getAttribute('data-job-type') === 'task_execution')!;
+    expect(within(tasks).getByTestId('success-rate').textContent).toBe('66.7 %');
+    expect(within(tasks).getByTestId('average-duration').textContent).toBe('2.0 s');
+
+    const bar = within(row('run-1')).getByRole('progressbar');
+    expect(bar.getAttribute('aria-valuenow')).toBe('40');
+    expect(within(row('bad-1')).getByText('AI provider timed out')).toBeTruthy();
+    expect(within(row('run-1')).queryByTestId('delete-button')).toBeNull();
+    expect(within(row('bad-1')).getByTestId('retry-button')).toBeTruthy();
+
+    // Polled every second.
+    await flush(1000);
+    expect(fake.callsTo('GET /api/v1/jobs').length).toBe(2);
+    expect(fake.callsTo('GET /api/v1/jobs/stats').length).toBe(2);
   });
 
-  it('shows the problem detail when listing fails', async () => {
-    const fake = createFakeFetch();
-    fake.on('GET /api/v1/jobs', problemResponse(401, 'Unauthorized', 'missing bearer token'));
-    configureApi({ fetch: fake.fetch });
+  it('filters by status, type and project through the query', async () => {
+    const fake = setup();
+    render(<JobsDashboard liveRows={0} />);
+    await flush();
+    fireEvent.change(screen.getByTestId('filter-status'), { target: { value: 'failed' } });
+    await flush();
+    fireEvent.change(screen.getByTestId('filter-type'), { target: { value: 'task_execution' } });
+    await flush();
+    fireEvent.change(screen.getByTestId('filter-project'), { target: { value: 'p1' } });
+    await flush();
+    const last = new URL(fake.callsTo('GET /api/v1/jobs').at(-1)!.url, 'http://x').searchParams;
+    expect(last.get('status')).toBe('failed');
+    expect(last.get('job_type')).toBe('task_execution');
+    expect(last.get('project_id')).toBe('p1');
+    const stats = new URL(fake.callsTo('GET /api/v1/jobs/stats').at(-1)!.url, 'http://x').searchParams;
+    expect(stats.get('project_id')).toBe('p1');
+    expect(stats.get('job_type')).toBe('task_execution');
+  });
 
-    render(<JobsDashboard />);
+  it('shows the server problem detail when an action is refused, and applies accepted ones', async () => {
+    const fake = setup();
+    fake.on('POST /api/v1/jobs/run-1/cancel', problemResponse(409, 'Conflict', 'job run-1 is already completed'));
+    fake.on('POST /api/v1/jobs/bad-1/retry', jsonResponse({ ...listed[3], status: 'pending', error: null }, 202));
+    fake.on('DELETE /api/v1/jobs/ok-1', new Response(null, { status: 204 }));
+    render(<JobsDashboard liveRows={0} />);
     await flush();
 
-    expect(screen.getByRole('alert').textContent).toBe('Unauthorized: missing bearer token');
+    fireEvent.click(within(row('run-1')).getByTestId('cancel-button'));
+    await flush();
+    expect(within(row('run-1')).getByTestId('row-error').textContent).toBe('Conflict: job run-1 is already completed');
+
+    fireEvent.click(within(row('bad-1')).getByTestId('retry-button'));
+    await flush();
+    expect(fake.callsTo('POST /api/v1/jobs/bad-1/retry')).toHaveLength(1);
+
+    fireEvent.click(within(row('ok-1')).getByTestId('delete-button'));
+    await flush();
+    expect(fake.callsTo('DELETE /api/v1/jobs/ok-1')).toHaveLength(1);
   });
 });

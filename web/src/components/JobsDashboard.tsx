@@ -1,143 +1,349 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useMemo, useState } from 'react';
 
-import { ApiError, jobsApi } from '../lib/api';
-import { isActiveStatus } from '../lib/jobStatus';
-import type { Job, JobListParams } from '../lib/types';
-import { ProgressBar } from './ProgressBar';
+import { usePolling } from '../hooks/usePolling';
+import { useTrackedJob } from '../hooks/useTrackedJob';
+import { jobsApi, projectsApi } from '../lib/api';
+import { describeError, formatDuration, formatRate, formatTime, humanJobType } from '../lib/format';
+import { STATUS_ORDER, computeJobTypeStats, jobDurationMs } from '../lib/jobStats';
+import { isActiveStatus, isTerminalStatus } from '../lib/jobStatus';
+import type { Job, JobStats, JobStatus, Project } from '../lib/types';
+import { JobProgressView } from './JobTracker';
+
+/** The job types of the Orbit app, offered in the type filter before any was seen. */
+export const KNOWN_JOB_TYPES = [
+  'interview_message',
+  'backlog_generation',
+  'epic_activation',
+  'story_activation',
+  'task_activation',
+  'subtask_activation',
+  'task_execution',
+  'batch_execution',
+  'commit_generation',
+  'project_provisioning',
+];
 
 export interface JobsDashboardProps {
-  /** Only the jobs of this project. */
-  projectId?: string;
-  /** Page size. Default 25. */
+  /** Reload the list and the counts this often. Default 1000 ms. */
+  pollMs?: number;
+  /** Jobs listed (newest first). Default 100. */
   limit?: number;
-  /** Reload the first page this often while a listed job is active; 0 disables. Default 5000. */
-  refreshMs?: number;
+  /** Running rows followed live over their own event stream; the others by the list. Default 3. */
+  liveRows?: number;
+  /** Initial project filter. */
+  projectId?: string;
 }
 
-function describeError(error: unknown): string {
-  if (error instanceof ApiError) return error.detail ? `${error.title}: ${error.detail}` : error.title;
-  if (error instanceof Error) return error.message;
-  return 'Could not load jobs';
+interface Filters {
+  status: JobStatus | '';
+  jobType: string;
+  projectId: string;
 }
 
-function formatTime(value: string | null | undefined): string {
-  if (!value) return '';
-  const date = new Date(value);
-  return Number.isNaN(date.getTime()) ? value : date.toLocaleString();
-}
+type RowAction = 'cancel' | 'retry' | 'delete';
 
-/** A list of recent jobs with their status and progress (`GET /api/v1/jobs`). */
-export function JobsDashboard({ projectId, limit = 25, refreshMs = 5000 }: JobsDashboardProps) {
-  const [jobs, setJobs] = useState<Job[]>([]);
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [pages, setPages] = useState(1);
-  const [loading, setLoading] = useState(true);
+/**
+ * `#/jobs`: every job, live. The list and the counts by status are polled every second;
+ * running rows are followed live; each row can be cancelled, retried or deleted (the
+ * server's problem detail is shown when it refuses). Success rate and average duration
+ * per job type are computed from the finished jobs listed.
+ */
+export function JobsDashboard({ pollMs = 1000, limit = 100, liveRows = 3, projectId = '' }: JobsDashboardProps) {
+  const [filters, setFilters] = useState<Filters>({ status: '', jobType: '', projectId });
+  const [jobs, setJobs] = useState<Job[] | null>(null);
+  const [stats, setStats] = useState<JobStats | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const mounted = useRef(true);
+  const [projects, setProjects] = useState<Project[]>([]);
+  const [rowErrors, setRowErrors] = useState<Record<string, string>>({});
+  const [pending, setPending] = useState<Record<string, RowAction>>({});
 
-  useEffect(() => {
-    mounted.current = true;
-    return () => {
-      mounted.current = false;
-    };
-  }, []);
+  const { refresh } = usePolling(
+    async (signal) => {
+      try {
+        const [page, counts] = await Promise.all([
+          jobsApi.list(
+            {
+              status: filters.status || undefined,
+              job_type: filters.jobType || undefined,
+              project_id: filters.projectId || undefined,
+              limit,
+            },
+            { signal },
+          ),
+          jobsApi.stats(
+            { project_id: filters.projectId || undefined, job_type: filters.jobType || undefined },
+            { signal },
+          ),
+        ]);
+        setJobs(page.items);
+        setStats(counts);
+        setError(null);
+      } catch (err) {
+        if (!signal.aborted) setError(describeError(err, 'Could not load the jobs'));
+      }
+    },
+    pollMs,
+    [filters.status, filters.jobType, filters.projectId, limit],
+  );
 
-  const params: JobListParams = { limit, project_id: projectId };
+  usePolling(
+    async (signal) => {
+      try {
+        setProjects(await projectsApi.list({ signal }));
+      } catch {
+        // the project filter is a convenience: without it the page still works
+      }
+    },
+    30_000,
+    [],
+  );
 
-  const loadFirstPage = useCallback(async () => {
-    setLoading(true);
+  const typeStats = useMemo(() => computeJobTypeStats(jobs ?? []), [jobs]);
+  const jobTypes = useMemo(() => {
+    const seen = new Set(KNOWN_JOB_TYPES);
+    for (const job of jobs ?? []) seen.add(job.job_type);
+    return [...seen].sort();
+  }, [jobs]);
+  const projectNames = useMemo(() => new Map(projects.map((p) => [p.id, p.name])), [projects]);
+  const liveIds = useMemo(
+    () => new Set((jobs ?? []).filter((job) => isActiveStatus(job.status)).slice(0, liveRows).map((job) => job.id)),
+    [jobs, liveRows],
+  );
+
+  const act = async (job: Job, action: RowAction) => {
+    setPending((p) => ({ ...p, [job.id]: action }));
+    setRowErrors(({ [job.id]: _cleared, ...rest }) => rest);
     try {
-      const page = await jobsApi.list({ limit, project_id: projectId });
-      if (!mounted.current) return;
-      setJobs(page.items);
-      setCursor(page.next_cursor);
-      setPages(1);
-      setError(null);
+      if (action === 'delete') {
+        await jobsApi.delete(job.id);
+        setJobs((list) => list?.filter((j) => j.id !== job.id) ?? list);
+      } else {
+        const updated = action === 'cancel' ? await jobsApi.cancel(job.id) : await jobsApi.retry(job.id);
+        if (updated && typeof updated === 'object' && 'id' in updated) {
+          setJobs((list) => list?.map((j) => (j.id === job.id ? { ...j, ...updated } : j)) ?? list);
+        }
+      }
     } catch (err) {
-      if (mounted.current) setError(describeError(err));
+      setRowErrors((errors) => ({ ...errors, [job.id]: describeError(err) }));
     } finally {
-      if (mounted.current) setLoading(false);
-    }
-  }, [limit, projectId]);
-
-  const loadMore = async () => {
-    if (!cursor) return;
-    setLoading(true);
-    try {
-      const page = await jobsApi.list({ ...params, cursor });
-      if (!mounted.current) return;
-      setJobs((previous) => [...previous, ...page.items]);
-      setCursor(page.next_cursor);
-      setPages((n) => n + 1);
-      setError(null);
-    } catch (err) {
-      if (mounted.current) setError(describeError(err));
-    } finally {
-      if (mounted.current) setLoading(false);
+      setPending(({ [job.id]: _done, ...rest }) => rest);
+      refresh();
     }
   };
 
-  useEffect(() => {
-    void loadFirstPage();
-  }, [loadFirstPage]);
-
-  const hasActive = jobs.some((job) => isActiveStatus(job.status));
-  useEffect(() => {
-    // Auto-refresh only the first page, so "load more" results are not thrown away.
-    if (!refreshMs || !hasActive || pages > 1) return undefined;
-    const timer = setInterval(() => void loadFirstPage(), refreshMs);
-    return () => clearInterval(timer);
-  }, [refreshMs, hasActive, pages, loadFirstPage]);
+  const setFilter = (patch: Partial<Filters>) => setFilters((current) => ({ ...current, ...patch }));
 
   return (
-    <section className="orbit-jobs" aria-labelledby="orbit-jobs-title">
-      <div className="orbit-jobs__toolbar">
-        <h2 id="orbit-jobs-title">Jobs</h2>
-        <button type="button" onClick={() => void loadFirstPage()} disabled={loading}>
-          {loading ? 'Loading…' : 'Refresh'}
-        </button>
-      </div>
-      {error ? (
-        <p className="orbit-jobs__error" role="alert">
-          {error}
-        </p>
-      ) : null}
-      {!loading && !error && jobs.length === 0 ? (
-        <p className="orbit-jobs__empty">No jobs yet.</p>
-      ) : null}
-      <ul className="orbit-jobs__list">
-        {jobs.map((job) => (
-          <li key={job.id} className="orbit-jobs__item" data-job-id={job.id}>
-            <div>
-              <span className="orbit-jobs__type">{job.job_type}</span>
-              <span className="orbit-jobs__meta">
-                {formatTime(job.created_at)}
-                {job.max_attempts > 1 ? ` · attempt ${job.attempts}/${job.max_attempts}` : ''}
-              </span>
-            </div>
-            <span className={`orbit-status orbit-status--${job.status}`}>{job.status}</span>
-            <div>
-              {job.status === 'failed' || job.status === 'cancelled' ? (
-                <span className="orbit-jobs__error">{job.error ?? job.status}</span>
-              ) : (
-                <ProgressBar
-                  jobId={job.id}
-                  label={`${job.job_type} progress`}
-                  percent={
-                    job.status === 'completed' ? (job.progress_percent ?? 100) : job.progress_percent
-                  }
-                  message={job.progress_message}
+    <div className="orbit-page orbit-page--jobs" data-testid="jobs-dashboard">
+      <section className="orbit-card" aria-labelledby="jobs-stats-title">
+        <div className="orbit-card__toolbar">
+          <h2 id="jobs-stats-title">Jobs</h2>
+          <span className="orbit-muted" data-testid="jobs-total">
+            {stats ? `${stats.total} in total` : ''}
+          </span>
+        </div>
+        <ul className="orbit-counts" data-testid="status-counts">
+          {STATUS_ORDER.map((status) => (
+            <li key={status} className={`orbit-count orbit-count--${status}`}>
+              <button
+                type="button"
+                className={filters.status === status ? 'orbit-count__button is-selected' : 'orbit-count__button'}
+                onClick={() => setFilter({ status: filters.status === status ? '' : status })}
+                aria-pressed={filters.status === status}
+              >
+                <span className="orbit-count__value" data-testid={`count-${status}`}>
+                  {stats?.counts[status] ?? 0}
+                </span>
+                <span className="orbit-count__label">{status}</span>
+              </button>
+            </li>
+          ))}
+        </ul>
+        <TypeStatsTable stats={typeStats} />
+      </section>
+
+      <section className="orbit-card" aria-label="Job list">
+        <div className="orbit-filters">
+          <label>
+            Status
+            <select
+              value={filters.status}
+              onChange={(event) => setFilter({ status: event.target.value as Filters['status'] })}
+              data-testid="filter-status"
+            >
+              <option value="">any</option>
+              {STATUS_ORDER.map((status) => (
+                <option key={status} value={status}>
+                  {status}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Type
+            <select value={filters.jobType} onChange={(event) => setFilter({ jobType: event.target.value })} data-testid="filter-type">
+              <option value="">any</option>
+              {jobTypes.map((type) => (
+                <option key={type} value={type}>
+                  {humanJobType(type)}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Project
+            <select
+              value={filters.projectId}
+              onChange={(event) => setFilter({ projectId: event.target.value })}
+              data-testid="filter-project"
+            >
+              <option value="">any</option>
+              {projects.map((project) => (
+                <option key={project.id} value={project.id}>
+                  {project.name}
+                </option>
+              ))}
+              {filters.projectId && !projectNames.has(filters.projectId) ? (
+                <option value={filters.projectId}>{filters.projectId}</option>
+              ) : null}
+            </select>
+          </label>
+        </div>
+        {error ? (
+          <p className="orbit-error" role="alert" data-testid="jobs-error">
+            {error}
+          </p>
+        ) : null}
+        {jobs && jobs.length === 0 ? (
+          <p className="orbit-muted" data-testid="jobs-empty">
+            No jobs match.
+          </p>
+        ) : null}
+        {jobs === null && !error ? <p className="orbit-muted">Loading…</p> : null}
+        {jobs && jobs.length ? (
+          <table className="orbit-table" data-testid="jobs-table">
+            <thead>
+              <tr>
+                <th scope="col">Job</th>
+                <th scope="col">Status</th>
+                <th scope="col">Progress</th>
+                <th scope="col">Created</th>
+                <th scope="col">Duration</th>
+                <th scope="col">
+                  <span className="orbit-visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {jobs.map((job) => (
+                <JobRow
+                  key={job.id}
+                  job={job}
+                  live={liveIds.has(job.id)}
+                  projectName={job.project_id ? projectNames.get(job.project_id) : undefined}
+                  pending={pending[job.id]}
+                  error={rowErrors[job.id]}
+                  onAction={act}
                 />
-              )}
-            </div>
-          </li>
+              ))}
+            </tbody>
+          </table>
+        ) : null}
+      </section>
+    </div>
+  );
+}
+
+function TypeStatsTable({ stats }: { stats: ReturnType<typeof computeJobTypeStats> }) {
+  if (!stats.length) return null;
+  return (
+    <table className="orbit-table orbit-table--compact" data-testid="type-stats">
+      <thead>
+        <tr>
+          <th scope="col">Job type</th>
+          <th scope="col">Completed</th>
+          <th scope="col">Failed</th>
+          <th scope="col">Cancelled</th>
+          <th scope="col">Success rate</th>
+          <th scope="col">Average duration</th>
+        </tr>
+      </thead>
+      <tbody>
+        {stats.map((row) => (
+          <tr key={row.jobType} data-testid="type-stats-row" data-job-type={row.jobType}>
+            <th scope="row">{humanJobType(row.jobType)}</th>
+            <td>{row.completed}</td>
+            <td>{row.failed}</td>
+            <td>{row.cancelled}</td>
+            <td data-testid="success-rate">{formatRate(row.successRate)}</td>
+            <td data-testid="average-duration">{formatDuration(row.averageDurationMs)}</td>
+          </tr>
         ))}
-      </ul>
-      {cursor ? (
-        <button type="button" onClick={() => void loadMore()} disabled={loading}>
-          Load more
-        </button>
-      ) : null}
-    </section>
+      </tbody>
+    </table>
+  );
+}
+
+interface JobRowProps {
+  job: Job;
+  /** Follow this row over its own event stream (else the list's data is shown). */
+  live: boolean;
+  projectName: string | undefined;
+  pending: RowAction | undefined;
+  error: string | undefined;
+  onAction: (job: Job, action: RowAction) => Promise<void>;
+}
+
+function JobRow({ job: listed, live, projectName, pending, error, onAction }: JobRowProps) {
+  const tracked = useTrackedJob(live ? listed.id : null);
+  // The fresher of the two reads wins (`version` grows with every change).
+  const liveJob = tracked.job && tracked.job.id === listed.id ? tracked.job : null;
+  const job = liveJob && liveJob.version >= listed.version ? liveJob : listed;
+  const active = isActiveStatus(job.status);
+  const cancelling = active && Boolean(job.cancel_requested_at);
+  return (
+    <tr data-testid="job-row" data-job-id={job.id} data-status={job.status} data-job-type={job.job_type}>
+      <td>
+        <span className="orbit-table__type">{humanJobType(job.job_type)}</span>
+        <span className="orbit-table__meta">
+          {projectName ? `${projectName} · ` : ''}
+          {job.parent_id ? 'child job · ' : ''}
+          <code title={job.id}>{job.id.slice(0, 8)}</code>
+          {job.max_attempts > 1 && job.attempts > 1 ? ` · attempt ${job.attempts}/${job.max_attempts}` : ''}
+        </span>
+      </td>
+      <td>
+        <span className={`orbit-status orbit-status--${job.status}`} data-testid="job-status">
+          {cancelling ? 'cancelling' : job.status}
+        </span>
+      </td>
+      <td className="orbit-table__progress">
+        <JobProgressView jobId={job.id} job={job} testId="job-progress" label={`${humanJobType(job.job_type)} progress`} mode={live ? tracked.mode : undefined} />
+        {error ? (
+          <p className="orbit-error" role="alert" data-testid="row-error">
+            {error}
+          </p>
+        ) : null}
+      </td>
+      <td className="orbit-table__time">{formatTime(job.created_at)}</td>
+      <td className="orbit-table__time">{formatDuration(isTerminalStatus(job.status) ? jobDurationMs(job) : null)}</td>
+      <td className="orbit-table__actions">
+        {active ? (
+          <button type="button" onClick={() => void onAction(job, 'cancel')} disabled={Boolean(pending) || cancelling} data-testid="cancel-button">
+            {pending === 'cancel' ? 'Cancelling…' : 'Cancel'}
+          </button>
+        ) : null}
+        {job.status === 'failed' || job.status === 'cancelled' ? (
+          <button type="button" onClick={() => void onAction(job, 'retry')} disabled={Boolean(pending)} data-testid="retry-button">
+            {pending === 'retry' ? 'Retrying…' : 'Retry'}
+          </button>
+        ) : null}
+        {isTerminalStatus(job.status) ? (
+          <button type="button" className="orbit-button--danger" onClick={() => void onAction(job, 'delete')} disabled={Boolean(pending)} data-testid="delete-button">
+            {pending === 'delete' ? 'Deleting…' : 'Delete'}
+          </button>
+        ) : null}
+      </td>
+    </tr>
   );
 }

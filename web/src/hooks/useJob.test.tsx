@@ -24,6 +24,27 @@ describe('useJob', () => {
     vi.useRealTimers();
   });
 
+  it('with replay, reads the job first and streams its whole log from after=0', async () => {
+    const fake = createFakeFetch();
+    fake.on(JOB, jsonResponse(makeJob({ status: 'running', progress_percent: 25, version: 6 })));
+    configureApi({ fetch: fake.fetch });
+    const onToken = vi.fn();
+
+    const { result } = renderHook(() => useJob('job-1', { EventSource: FakeES, onToken, replay: true }));
+    expect(FakeES.instances).toHaveLength(0);
+    await advance(0);
+    expect(result.current.job?.progress_percent).toBe(25);
+    const es = FakeES.latest;
+    expect(es.after).toBe('0');
+    act(() => {
+      es.emit('token', { text: 'early ', attempt: 1 }, 2);
+      es.emit('token', { text: 'tokens', attempt: 1 }, 3);
+      es.emit('progress', { percent: 75, message: 'Saving' }, 7);
+    });
+    expect(onToken.mock.calls.map((call) => call[0])).toEqual(['early ', 'tokens']);
+    expect(result.current.job).toMatchObject({ progress_percent: 75, version: 7 });
+  });
+
   it('follows the job over SSE and reads the final job (with its result) once', async () => {
     const fake = createFakeFetch();
     fake.on(JOB, jsonResponse(makeJob({ status: 'completed', progress_percent: 100, result: { ok: 1 } })));
@@ -45,8 +66,8 @@ describe('useJob', () => {
       es.emit('progress', { percent: 55, message: 'half way' }, 2);
       es.emit('token', { text: 'Hello' }, 3);
     });
-    expect(result.current.job).toMatchObject({ progress_percent: 55, progress_message: 'half way' });
-    expect(onToken).toHaveBeenCalledWith('Hello');
+    expect(result.current.job).toMatchObject({ progress_percent: 55, progress_message: 'half way', version: 2 });
+    expect(onToken).toHaveBeenCalledWith('Hello', { text: 'Hello' });
     expect(fake.calls).toHaveLength(0); // no polling while the stream works
 
     act(() => {

@@ -8,7 +8,7 @@ import {
 } from '../lib/events';
 import { isTerminalStatus } from '../lib/jobStatus';
 import { watchJob, type JobWatcher } from '../lib/poller';
-import type { Job, JobEvent } from '../lib/types';
+import type { Job, JobEvent, TokenEventData } from '../lib/types';
 
 /** How the hook currently follows the job. */
 export type JobTransport = 'sse' | 'polling' | 'idle';
@@ -22,8 +22,14 @@ export interface UseJobOptions {
   maxSseErrors?: number;
   /** First SSE reconnection delay (doubles per failure). Default 1000 ms. */
   sseBackoffMs?: number;
-  /** Batched LLM output of `token` events. */
-  onToken?: (text: string) => void;
+  /**
+   * Stream the job's whole event log (`?after=0`) rather than a snapshot and what follows
+   * it, so no `token` event is missed when the job was already under way; the job is read
+   * once first. Default false.
+   */
+  replay?: boolean;
+  /** Batched LLM output of `token` events (`data` also carries the job attempt). */
+  onToken?: (text: string, data: TokenEventData) => void;
 }
 
 export interface UseJobResult {
@@ -34,6 +40,11 @@ export interface UseJobResult {
   mode: JobTransport;
   /** The last error (stream or request), or null. */
   error: Error | null;
+}
+
+/** A job's `version` is the sequence number of its last event: an event's id moves it on. */
+function nextVersion(job: Job, eventId: number | null): number {
+  return eventId !== null && eventId > job.version ? eventId : job.version;
 }
 
 const IDLE: UseJobResult = { job: null, isLive: false, mode: 'idle', error: null };
@@ -124,6 +135,7 @@ export function useJob(jobId: string | null, options: UseJobOptions = {}): UseJo
               ...current,
               progress_percent: event.data.percent,
               progress_message: event.data.message,
+              version: nextVersion(current, event.id),
             });
           }
           break;
@@ -133,13 +145,14 @@ export function useJob(jobId: string | null, options: UseJobOptions = {}): UseJo
               ...current,
               status: event.data.status,
               error: event.data.error ?? current.error,
+              version: nextVersion(current, event.id),
             });
           }
           // The status event carries no result: read the finished job once.
           if (isTerminalStatus(event.data.status)) streamFinished(true);
           break;
         case 'token':
-          optionsRef.current.onToken?.(event.data.text);
+          optionsRef.current.onToken?.(event.data.text, event.data);
           break;
         case 'end':
           streamFinished(!(current && isTerminalStatus(current.status)));
@@ -147,18 +160,38 @@ export function useJob(jobId: string | null, options: UseJobOptions = {}): UseJo
       }
     };
 
+    const subscribe = (lastEventId: number | null) => {
+      subscription = subscribeJobEvents(jobId, {
+        EventSource: opts.EventSource,
+        maxConsecutiveErrors: opts.maxSseErrors,
+        initialBackoffMs: opts.sseBackoffMs,
+        lastEventId,
+        onEvent,
+        onOpen: () => patch({ isLive: true, error: null }),
+        onError: (error) => patch({ isLive: false, error: toError(error, 'Event stream error') }),
+        onGiveUp: () => {
+          if (!done && !disposed) startPolling('polling');
+        },
+      });
+    };
+
     setState({ ...IDLE, mode: 'sse' });
-    subscription = subscribeJobEvents(jobId, {
-      EventSource: opts.EventSource,
-      maxConsecutiveErrors: opts.maxSseErrors,
-      initialBackoffMs: opts.sseBackoffMs,
-      onEvent,
-      onOpen: () => patch({ isLive: true, error: null }),
-      onError: (error) => patch({ isLive: false, error: toError(error, 'Event stream error') }),
-      onGiveUp: () => {
-        if (!done && !disposed) startPolling('polling');
-      },
-    });
+    if (opts.replay) {
+      // Read the job first (the replayed log has no snapshot), then stream every event.
+      jobsApi
+        .get(jobId)
+        .then((job) => {
+          if (disposed || done) return;
+          setJob(job);
+          if (isTerminalStatus(job.status)) finish();
+          else subscribe(0);
+        })
+        .catch(() => {
+          if (!disposed && !done) startPolling('polling');
+        });
+    } else {
+      subscribe(null);
+    }
 
     return () => {
       disposed = true;

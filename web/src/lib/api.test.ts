@@ -123,12 +123,13 @@ describe('api client', () => {
     expect(fake.calls[1]?.url).toContain('wait=25');
   });
 
-  it('puts the token into event stream URLs as access_token', () => {
+  it('never puts the token into event stream URLs (the orbit_token cookie carries it)', () => {
     localStorage.setItem(TOKEN_STORAGE_KEY, 'tok');
     const url = new URL(jobEventsUrl('job 1', 7), 'http://localhost');
     expect(url.pathname).toBe('/api/v1/jobs/job%201/events');
     expect(url.searchParams.get('after')).toBe('7');
-    expect(url.searchParams.get('access_token')).toBe('tok');
+    expect(url.searchParams.has('access_token')).toBe(false);
+    expect(url.href).not.toContain('tok');
   });
 });
 
@@ -138,8 +139,8 @@ describe('enqueueing routes', () => {
     [
       'interviews.sendMessageAsync',
       'POST /api/v1/interviews/i1/send-message-async',
-      () => interviewsApi.sendMessageAsync('i1', { message: 'hi' }, { idempotencyKey: 'k1' }),
-      { message: 'hi' },
+      () => interviewsApi.sendMessageAsync('i1', { content: 'hi' }, { idempotencyKey: 'k1' }),
+      { content: 'hi' },
     ],
     [
       'interviews.generatePromptsAsync',

@@ -3,8 +3,10 @@
  *
  * - Same-origin by default; `configureApi({ baseUrl })` points it elsewhere.
  * - Sends `Authorization: Bearer <token>` when a token is stored in localStorage under
- *   `orbit.token` (or `configureApi({ getToken })` returns one).
- * - Error answers become `ApiError` (problem+json mapped to status, title, detail).
+ *   `orbit.token` (or `configureApi({ getToken })` returns one). Event streams cannot send
+ *   headers: they are authenticated by the `orbit_token` cookie (see `lib/auth.ts`).
+ * - Error answers become `ApiError` (problem+json mapped to status, title, detail); a 401
+ *   also notifies the `onUnauthorized` listeners, so the app can ask for a token.
  * - Every long operation is enqueued (HTTP 202 + job id) and followed with `jobsApi.poll`,
  *   or live with the hooks in `src/hooks`.
  */
@@ -13,12 +15,20 @@ import { isTerminalStatus } from './jobStatus';
 import { watchJob, type JobWatcher } from './poller';
 import type {
   Accepted202,
+  BacklogItem,
+  Commit,
+  Interview,
   Job,
   JobList,
   JobListParams,
+  JobStats,
+  JobStatsParams,
   ManualCommitRequest,
+  Project,
+  ProjectCreate,
   ProvisionRequest,
   SendMessageRequest,
+  Stack,
 } from './types';
 
 export { ApiError, JobError, PollTimeoutError } from './errors';
@@ -79,6 +89,32 @@ export function getApiConfig(): Readonly<ApiConfig> {
 }
 
 // ---------------------------------------------------------------------------------------
+// 401 answers
+// ---------------------------------------------------------------------------------------
+
+export type UnauthorizedListener = (error: ApiError) => void;
+
+const unauthorizedListeners = new Set<UnauthorizedListener>();
+
+/** Call `listener` whenever the server answers 401; returns the unsubscribe function. */
+export function onUnauthorized(listener: UnauthorizedListener): () => void {
+  unauthorizedListeners.add(listener);
+  return () => {
+    unauthorizedListeners.delete(listener);
+  };
+}
+
+function notifyUnauthorized(error: ApiError): void {
+  for (const listener of [...unauthorizedListeners]) {
+    try {
+      listener(error);
+    } catch {
+      // a failing listener must not hide the error from the caller
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
 // Requests
 // ---------------------------------------------------------------------------------------
 
@@ -133,7 +169,9 @@ export async function apiSend(path: string, options: RequestOptions = {}): Promi
     credentials: 'same-origin',
   });
   if (!response.ok && !options.acceptStatuses?.includes(response.status)) {
-    throw await apiErrorFromResponse(response);
+    const error = await apiErrorFromResponse(response);
+    if (error.status === 401) notifyUnauthorized(error);
+    throw error;
   }
   return response;
 }
@@ -152,15 +190,12 @@ export async function apiRequest<T>(path: string, options: RequestOptions = {}):
 }
 
 // ---------------------------------------------------------------------------------------
-// Event stream URLs (EventSource cannot send headers: the token goes in the query)
+// Event stream URLs. EventSource cannot send headers; the token never goes into a URL
+// (where logs and proxies would keep it): the `orbit_token` cookie carries it instead.
 // ---------------------------------------------------------------------------------------
 
 function eventsQuery(after: number | null | undefined, extra: Record<string, QueryValue> = {}) {
-  return {
-    ...extra,
-    after: after ?? undefined,
-    access_token: config.getToken() ?? undefined,
-  };
+  return { ...extra, after: after ?? undefined };
 }
 
 /** `GET /api/v1/jobs/{id}/events[?after=N]` */
@@ -223,9 +258,14 @@ export const jobsApi = {
     return { job: (await response.json()) as Job, etag };
   },
 
-  /** `GET /api/v1/jobs?status=&job_type=&project_id=&interview_id=&limit=&cursor=` */
+  /** `GET /api/v1/jobs?status=&job_type=&project_id=&interview_id=&parent_id=&limit=&cursor=` */
   list(params: JobListParams = {}, options: { signal?: AbortSignal } = {}): Promise<JobList> {
     return apiRequest<JobList>('/jobs', { query: { ...params }, signal: options.signal });
+  },
+
+  /** `GET /api/v1/jobs/stats[?project_id=&job_type=]`: how many jobs are in each status. */
+  stats(params: JobStatsParams = {}, options: { signal?: AbortSignal } = {}): Promise<JobStats> {
+    return apiRequest<JobStats>('/jobs/stats', { query: { ...params }, signal: options.signal });
   },
 
   /** `POST /api/v1/jobs/{id}/cancel`; a running job is asked to stop (`cancel_requested_at`). */
@@ -373,7 +413,15 @@ async function enqueueAndPoll<T>(
 }
 
 export const interviewsApi = {
-  /** `POST /api/v1/interviews/{id}/send-message-async` */
+  /** `POST /api/v1/interviews` with `{project_id}`: the AI asks the first question. */
+  create(projectId: string): Promise<Interview> {
+    return apiRequest<Interview>('/interviews', { method: 'POST', body: { project_id: projectId } });
+  },
+  /** `GET /api/v1/interviews/{id}`: the interview with its messages, in order. */
+  get(interviewId: string, options: { signal?: AbortSignal } = {}): Promise<Interview> {
+    return apiRequest<Interview>(`/interviews/${seg(interviewId)}`, { signal: options.signal });
+  },
+  /** `POST /api/v1/interviews/{id}/send-message-async` with `{content}` */
   sendMessageAsync(interviewId: string, body: SendMessageRequest, options?: EnqueueOptions) {
     return enqueue(`/interviews/${seg(interviewId)}/send-message-async`, body, options);
   },
@@ -399,7 +447,11 @@ export const interviewsApi = {
 };
 
 export const tasksApi = {
-  /** `POST /api/v1/tasks/{id}/activate`: activates the task's suggested epic. */
+  /** `GET /api/v1/tasks/{id}`: a backlog item of any kind, with its children and executions. */
+  get(itemId: string): Promise<BacklogItem & Record<string, unknown>> {
+    return apiRequest(`/tasks/${seg(itemId)}`);
+  },
+  /** `POST /api/v1/tasks/{id}/activate`: fills in a suggested item's details (any kind). */
   activate(taskId: string, options?: EnqueueOptions) {
     return enqueue(`/tasks/${seg(taskId)}/activate`, undefined, options);
   },
@@ -471,6 +523,10 @@ export const backlogGenerationApi = {
 };
 
 export const commitsApi = {
+  /** `GET /api/v1/commits?project_id=`: the project's commits, newest first. */
+  list(projectId: string, options: { signal?: AbortSignal } = {}): Promise<Commit[]> {
+    return apiRequest<Commit[]>('/commits', { query: { project_id: projectId }, signal: options.signal });
+  },
   /** `POST /api/v1/commits/auto-generate/{task_id}` */
   autoGenerate(taskId: string, options?: EnqueueOptions) {
     return enqueue(`/commits/auto-generate/${seg(taskId)}`, undefined, options);
@@ -497,6 +553,22 @@ export const commitsApi = {
 };
 
 export const projectsApi = {
+  /** `GET /api/v1/projects` */
+  list(options: { signal?: AbortSignal } = {}): Promise<Project[]> {
+    return apiRequest<Project[]>('/projects', { signal: options.signal });
+  },
+  /** `GET /api/v1/projects/{id}` */
+  get(projectId: string, options: { signal?: AbortSignal } = {}): Promise<Project> {
+    return apiRequest<Project>(`/projects/${seg(projectId)}`, { signal: options.signal });
+  },
+  /** `POST /api/v1/projects` with `{name, description?}` → 201 */
+  create(body: ProjectCreate): Promise<Project> {
+    return apiRequest<Project>('/projects', { method: 'POST', body });
+  },
+  /** `GET /api/v1/projects/{id}/backlog`: the epics, each with its stories, tasks and subtasks. */
+  backlog(projectId: string, options: { signal?: AbortSignal } = {}): Promise<BacklogItem[]> {
+    return apiRequest<BacklogItem[]>(`/projects/${seg(projectId)}/backlog`, { signal: options.signal });
+  },
   /** `POST /api/v1/projects/{id}/provision-async` with `{stack}` */
   provisionAsync(projectId: string, body: ProvisionRequest, options?: EnqueueOptions) {
     return enqueue(`/projects/${seg(projectId)}/provision-async`, body, options);
@@ -508,5 +580,12 @@ export const projectsApi = {
     options: WithPollingOptions = {},
   ): Promise<T> {
     return enqueueAndPoll<T>(projectsApi.provisionAsync(projectId, body, options), onProgress, options);
+  },
+};
+
+export const stacksApi = {
+  /** `GET /api/v1/stacks`: the stacks a project can be provisioned with. */
+  list(): Promise<Stack[]> {
+    return apiRequest<Stack[]>('/stacks');
   },
 };

@@ -91,13 +91,13 @@ describe('subscribeJobEvents', () => {
     expect(onEvent).not.toHaveBeenCalled();
   });
 
-  it('passes the stored token as access_token, since EventSource cannot send headers', () => {
+  it('keeps the stored token out of the stream URL (the orbit_token cookie carries it)', () => {
     localStorage.setItem(TOKEN_STORAGE_KEY, 'tok-1');
     subscribeProjectEvents('proj-1', { EventSource: FakeES, onEvent: () => {} });
     const url = new URL(FakeES.latest.url, 'http://x');
     expect(url.pathname).toBe('/api/v1/jobs/events');
     expect(url.searchParams.get('project_id')).toBe('proj-1');
-    expect(url.searchParams.get('access_token')).toBe('tok-1');
+    expect(url.searchParams.has('access_token')).toBe(false);
   });
 
   it('gives up after repeated consecutive errors, backing off between attempts', async () => {

@@ -59,8 +59,21 @@ export interface JobListParams {
   job_type?: string;
   project_id?: string;
   interview_id?: string;
+  parent_id?: string;
   limit?: number;
   cursor?: string;
+}
+
+/** `GET /api/v1/jobs/stats` */
+export interface JobStats {
+  counts: Partial<Record<JobStatus, number>>;
+  total: number;
+}
+
+/** Query of `GET /api/v1/jobs/stats`. */
+export interface JobStatsParams {
+  project_id?: string;
+  job_type?: string;
 }
 
 /** Body of every enqueueing route's `202 Accepted` answer. */
@@ -84,7 +97,7 @@ export interface Problem {
 
 /** Body of `POST /api/v1/interviews/{id}/send-message-async`. */
 export interface SendMessageRequest {
-  message: string;
+  content: string;
 }
 
 /** Body of `POST /api/v1/commits/generate-manual/{project_id}`. */
@@ -96,6 +109,90 @@ export interface ManualCommitRequest {
 /** Body of `POST /api/v1/projects/{id}/provision-async`. */
 export interface ProvisionRequest {
   stack: string;
+}
+
+// ---------------------------------------------------------------------------------------
+// The app: projects, interviews, backlog, commits, stacks
+// ---------------------------------------------------------------------------------------
+
+/** `GET /api/v1/projects/{id}` */
+export interface Project {
+  id: string;
+  name: string;
+  description: string | null;
+  created_at: IsoDateTime;
+}
+
+/** Body of `POST /api/v1/projects`. */
+export interface ProjectCreate {
+  name: string;
+  description?: string | null;
+}
+
+export type InterviewRole = 'user' | 'assistant' | 'system';
+
+export interface InterviewMessage {
+  id: string;
+  role: InterviewRole;
+  content: string;
+  created_at: IsoDateTime;
+}
+
+/** `GET /api/v1/interviews/{id}` */
+export interface Interview {
+  id: string;
+  project_id: string;
+  created_at?: IsoDateTime;
+  messages: InterviewMessage[];
+}
+
+/** Result of an `interview_message` job. */
+export interface InterviewMessageResult {
+  success: boolean;
+  message_id: string;
+  content: string;
+}
+
+/** Result of a `backlog_generation` job started by `generate-prompts-async`. */
+export interface BacklogGenerationResult {
+  success: boolean;
+  epic_created: { id: string; title: string; description: string } | null;
+  stories_created: number;
+  tasks_created: number;
+}
+
+export type BacklogKind = 'epic' | 'story' | 'task' | 'subtask';
+export type BacklogStatus = 'suggested' | 'active' | 'done';
+
+/** One node of `GET /api/v1/projects/{id}/backlog` (epics at the top). */
+export interface BacklogItem {
+  id: string;
+  kind: BacklogKind;
+  title: string;
+  description: string;
+  status: BacklogStatus;
+  details: Record<string, unknown> | null;
+  position?: number;
+  children: BacklogItem[];
+}
+
+/** One entry of `GET /api/v1/commits?project_id=`. */
+export interface Commit {
+  id: string;
+  project_id: string;
+  item_id: string | null;
+  message: string;
+  body: string | null;
+  created_at: IsoDateTime;
+  job_id: string | null;
+}
+
+/** One entry of `GET /api/v1/stacks`. */
+export interface Stack {
+  id: string;
+  name: string;
+  description: string;
+  files?: string[];
 }
 
 // ---------------------------------------------------------------------------------------
@@ -120,6 +217,8 @@ export interface StatusEventData {
 export interface TokenEventData {
   /** A batch of LLM output text. */
   text: string;
+  /** The job attempt that produced it: a retried job streams its reply again from scratch. */
+  attempt?: number;
   job_id?: string;
 }
 

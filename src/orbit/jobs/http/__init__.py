@@ -12,6 +12,12 @@ An application composes it::
 and its own enqueueing routes answer with ``accepted(job)``, taking the
 ``Idempotency-Key`` header through the ``idempotency_key`` dependency.
 
+Live progress (``streams.py``): ``GET /jobs/{id}/events`` and ``GET /jobs/events`` are
+Server-Sent Events, ``GET /jobs/{id}?wait=S`` long-polls. They share one ``EventHub`` per
+process (``app.state.events``, created on first use; an application may create it in its
+lifespan and ``await hub.close()`` on shutdown) and read ``app.state.event_streams``
+(a ``StreamOptions``) when set.
+
 Like the rest of the engine, it imports nothing else from ``orbit``.
 """
 
@@ -41,6 +47,8 @@ from orbit.jobs.http.security import (
     BodyLimitMiddleware,
     PayloadTooLarge,
 )
+from orbit.jobs.http.streams import StreamOptions, get_event_hub
+from orbit.jobs.http.tokens import StreamTokens
 
 __all__ = [
     "PROBLEM_MEDIA_TYPE",
@@ -58,9 +66,12 @@ __all__ = [
     "PayloadTooLarge",
     "Problem",
     "RegistryDep",
+    "StreamOptions",
+    "StreamTokens",
     "accepted",
     "etag_for",
     "get_client",
+    "get_event_hub",
     "get_registry",
     "idempotency_key",
     "install_problem_handlers",

@@ -1,20 +1,26 @@
 """The jobs routes: thin wrappers over ``JobClient``, mounted by the application.
 
-Every route is a plain ``def``: FastAPI runs it in its threadpool, so the synchronous
-database calls never block the event loop. Errors are raised as the engine's exceptions
+Every other route is a plain ``def``: FastAPI runs it in its threadpool, so the
+synchronous database calls never block the event loop. Errors are raised as the engine's exceptions
 (``JobNotFound``, ``InvalidTransition``...) and turned into problems by the handlers
 that ``install_problem_handlers`` installs.
 
 Routes (relative to the mount prefix, ``/api/v1`` in Orbit)::
 
     GET    /jobs/stats              counts by status
+    GET    /jobs/events             a project's jobs as Server-Sent Events
     GET    /jobs                    list, filtered, cursor-paginated
     POST   /jobs                    enqueue a job of a registered type      202
     DELETE /jobs                    delete finished jobs older than a duration
     GET    /jobs/{job_id}           one job, with ETag / If-None-Match      200 | 304
+                                    and long polling (?wait=S)
     DELETE /jobs/{job_id}           delete a finished job                   204
+    GET    /jobs/{job_id}/events    the job's events as Server-Sent Events  200 | 204
     POST   /jobs/{job_id}/cancel    cancel (pending) or ask to stop          202
     POST   /jobs/{job_id}/retry     send a failed/cancelled job back         202
+    POST   /auth/stream-token       a short-lived token for EventSource
+
+The streaming routes and long polling are ``async`` and live in ``streams.py``.
 """
 
 from __future__ import annotations
@@ -31,13 +37,12 @@ from orbit.jobs.http.dependencies import (
     ClientDep,
     CursorDep,
     IdempotencyKeyDep,
-    JobDep,
     JobIdPath,
     OlderThanDep,
     RegistryDep,
 )
 from orbit.jobs.http.problems import PROBLEM_MEDIA_TYPE, Problem
-from orbit.jobs.http.responses import accepted, etag_for, etag_matches
+from orbit.jobs.http.responses import accepted, etag_for
 from orbit.jobs.http.schemas import (
     Accepted,
     Deleted,
@@ -46,12 +51,23 @@ from orbit.jobs.http.schemas import (
     JobOut,
     JobStats,
 )
+from orbit.jobs.http.streams import (
+    StreamToken,
+    get_job,
+    job_events,
+    project_events,
+    stream_token,
+)
 from orbit.jobs.models import Job, JobFilter, JobSpec
 from orbit.jobs.states import TERMINAL, JobStatus
 
 GET_JOB_ROUTE = "orbit_jobs_get"
 
 _PROBLEM: dict[str, Any] = {"content": {PROBLEM_MEDIA_TYPE: {}}}
+_EVENT_STREAM: dict[str, Any] = {
+    "description": "Server-Sent Events.",
+    "content": {"text/event-stream": {}},
+}
 
 
 def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -167,15 +183,6 @@ def delete_jobs(
     return Deleted(deleted=client.prune(older_than, statuses, job_type))
 
 
-def get_job(job: JobDep, request: Request, response: Response) -> Any:
-    """One job; send its ``ETag`` back in ``If-None-Match`` to get a bodiless 304."""
-    etag = etag_for(job)
-    if etag_matches(request.headers.get("if-none-match"), etag):
-        return Response(status_code=304, headers={"ETag": etag, "Cache-Control": "no-cache"})
-    _set_validators(response, job)
-    return JobOut.of(job)
-
-
 def delete_job(job_id: JobIdPath, client: ClientDep) -> Response:
     """Delete a finished job and its events (409 while it is pending or running)."""
     client.delete(job_id)
@@ -206,9 +213,16 @@ def jobs_router(*, tags: Sequence[str] = ("jobs",)) -> APIRouter:
     """
     router = APIRouter(tags=list(tags), responses=_problems(401))
     add = router.add_api_route
-    # /jobs/stats comes before /jobs/{job_id} so "stats" is never read as a job id.
+    # /jobs/stats and /jobs/events come before /jobs/{job_id}: neither is a job id.
     add(
         "/jobs/stats", job_stats, methods=["GET"], response_model=JobStats, responses=_problems(422)
+    )
+    add(
+        "/jobs/events",
+        project_events,
+        methods=["GET"],
+        response_class=Response,
+        responses={200: _EVENT_STREAM, **_problems(422)},
     )
     add("/jobs", list_jobs, methods=["GET"], response_model=JobList, responses=_problems(422))
     add(
@@ -226,7 +240,21 @@ def jobs_router(*, tags: Sequence[str] = ("jobs",)) -> APIRouter:
         methods=["GET"],
         name=GET_JOB_ROUTE,
         response_model=JobOut,
-        responses={304: {"description": "Not modified (If-None-Match)."}, **_problems(404, 422)},
+        responses={
+            304: {"description": "Not modified (If-None-Match or ?version; ?wait timed out)."},
+            **_problems(404, 422),
+        },
+    )
+    add(
+        "/jobs/{job_id}/events",
+        job_events,
+        methods=["GET"],
+        response_class=Response,
+        responses={
+            200: _EVENT_STREAM,
+            204: {"description": "The job is finished and the client has every event."},
+            **_problems(404, 422),
+        },
     )
     add(
         "/jobs/{job_id}",
@@ -251,5 +279,12 @@ def jobs_router(*, tags: Sequence[str] = ("jobs",)) -> APIRouter:
         status_code=202,
         response_model=JobOut,
         responses=_problems(404, 409, 422),
+    )
+    add(
+        "/auth/stream-token",
+        stream_token,
+        methods=["POST"],
+        response_model=StreamToken,
+        tags=["auth"],
     )
     return router

@@ -3,7 +3,10 @@
 ``BearerTokenMiddleware`` requires ``Authorization: Bearer <token>`` (or the
 ``orbit_token`` cookie, for browsers and event streams) on every path under the protected
 prefix except the open ones; failures get a 401 problem with ``WWW-Authenticate: Bearer``.
-The token is compared in constant time and never logged.
+The token is compared in constant time and never logged. Event streams (``GET
+.../events``) also accept a short-lived stream token in ``?access_token=`` (see
+``tokens.py``); the parameter is removed from the request's query string first thing, so
+neither the routes nor the server's access log ever see it.
 
 ``BodyLimitMiddleware`` answers 413 when ``Content-Length`` exceeds the limit, and counts
 the bytes of bodies sent without one (chunked) as the application reads them.
@@ -16,6 +19,8 @@ Example:
 from __future__ import annotations
 
 import hmac
+import re
+import urllib.parse
 from collections.abc import Iterable
 
 from fastapi import HTTPException
@@ -23,10 +28,35 @@ from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from orbit.jobs.http.problems import Problem, problem_response
+from orbit.jobs.http.tokens import DEFAULT_TTL_SECONDS, StreamTokens
 
 TOKEN_COOKIE = "orbit_token"
+ACCESS_TOKEN_PARAM = b"access_token"
+STREAM_TOKENS_SCOPE_KEY = "orbit.stream_tokens"
+"""Where an authenticated request finds the ``StreamTokens`` to mint a stream token."""
 DEFAULT_OPEN_PATHS = frozenset({"/health", "/api/v1/health"})
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def pop_query_param(scope: Scope, name: bytes) -> list[bytes]:
+    """Remove every ``name=...`` from the scope's query string (in place); their raw values.
+
+    The rest of the query string is kept byte for byte. The scope dict is the one the
+    server logs from, so a removed parameter never shows in its access log.
+    """
+    query: bytes = scope.get("query_string", b"")
+    if name not in query:
+        return []
+    kept: list[bytes] = []
+    values: list[bytes] = []
+    for part in query.split(b"&"):
+        key, _, value = part.partition(b"=")
+        if key == name:
+            values.append(urllib.parse.unquote_to_bytes(value))
+        else:
+            kept.append(part)
+    scope["query_string"] = b"&".join(kept)
+    return values
 
 
 def route_path(scope: Scope) -> str:
@@ -58,6 +88,7 @@ class BearerTokenMiddleware:
         token: str,
         protected_prefix: str = "/api/v1",
         open_paths: Iterable[str] = DEFAULT_OPEN_PATHS,
+        stream_token_seconds: int = DEFAULT_TTL_SECONDS,
     ) -> None:
         if not token:
             raise ValueError("an empty API token would let every request in")
@@ -65,6 +96,8 @@ class BearerTokenMiddleware:
         self._token = token.encode()
         self._prefix = protected_prefix.rstrip("/")
         self._open = frozenset(open_paths)
+        self.stream_tokens = StreamTokens(self._token, stream_token_seconds)
+        self._stream_path = re.compile(re.escape(self._prefix) + r"/jobs(?:/[^/]+)?/events")
 
     def _protects(self, path: str) -> bool:
         if path in self._open:
@@ -91,14 +124,32 @@ class BearerTokenMiddleware:
             accepted |= hmac.compare_digest(token, self._token)
         return accepted, bool(presented)
 
+    def _stream_token_ok(self, scope: Scope, query_tokens: list[bytes]) -> bool:
+        """A valid stream token on a GET of an event stream route."""
+        if scope["type"] != "http" or scope.get("method") != "GET":
+            return False
+        if not self._stream_path.fullmatch(route_path(scope)):
+            return False
+        valid = False
+        for raw in query_tokens:
+            valid |= self.stream_tokens.verify(raw.decode("latin-1"))
+        return valid
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket") or not self._protects(route_path(scope)):
             await self.app(scope, receive, send)
             return
+        query_tokens = pop_query_param(scope, ACCESS_TOKEN_PARAM)
         ok, presented = self._authorised(scope)
         if ok:
+            # Only a request holding the API token itself may mint stream tokens.
+            scope[STREAM_TOKENS_SCOPE_KEY] = self.stream_tokens
             await self.app(scope, receive, send)
             return
+        if query_tokens and self._stream_token_ok(scope, query_tokens):
+            await self.app(scope, receive, send)
+            return
+        presented = presented or bool(query_tokens)
         if scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008, "reason": "unauthorized"})
             return

@@ -1,8 +1,14 @@
-"""PostgreSQL: engine setup, NOTIFY on new work and the LISTEN wake-up.
+"""PostgreSQL: engine setup, NOTIFY on new work and new events, and the LISTEN wake-up.
 
 The claim itself is the shared statement in ``sql.py`` (``FOR UPDATE SKIP LOCKED`` renders
 only here). NOTIFY is sent inside the transaction that made jobs runnable, so listeners
 are woken only after commit; it is a hint, the table stays the truth.
+
+Two channels: ``orbit_jobs`` wakes idle workers (new runnable work, empty payload);
+``orbit_events`` tells event streams that a job's log grew, with the payload
+``'<job_id> <project_id>'`` (the project part empty for jobs without one). Every statement
+that appends events sends the latter itself, in the same statement, so it costs no extra
+round trip and fires only if the write commits.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from orbit.jobs.store.sql import Dialect
 from orbit.jobs.store.wakeup import Wakeup
 
 CHANNEL = "orbit_jobs"
+EVENTS_CHANNEL = "orbit_events"
 RECONNECT_SECONDS = 1.0
 
 log = logging.getLogger("orbit.jobs.postgres")
@@ -82,9 +89,14 @@ class ListenWakeup(Wakeup):
                 await self._task
 
 
+def _payload(alias: str) -> str:
+    """The ``orbit_events`` payload of the job row ``alias``: ``'<job_id> <project_id>'``."""
+    return f"{alias}.id::text || ' ' || coalesce({alias}.project_id::text, '')"
+
+
 # One round trip records a whole batch: unnest the outcomes, update the rows still held
 # under their lease tokens, and append a status event for exactly the rows updated.
-RECORD_BATCH = sa.text("""
+RECORD_BATCH = sa.text(f"""
 WITH o AS (
     SELECT * FROM unnest(
         CAST(:ids AS uuid[]), CAST(:tokens AS uuid[]), CAST(:statuses AS text[]),
@@ -107,28 +119,53 @@ WITH o AS (
         version = j.version + 1
     FROM o
     WHERE j.id = o.id AND j.status = 'running' AND j.lease_token = o.token
-    RETURNING j.id, j.version, o.payload
+    RETURNING j.id, j.version, j.project_id, o.payload
+), e AS (
+    INSERT INTO job_events (job_id, seq, kind, payload, created_at)
+    SELECT u.id, u.version, 'status', CAST(u.payload AS jsonb), :now FROM u
 )
-INSERT INTO job_events (job_id, seq, kind, payload, created_at)
-SELECT u.id, u.version, 'status', CAST(u.payload AS jsonb), :now FROM u
-RETURNING job_id
+SELECT u.id FROM u
+CROSS JOIN LATERAL (SELECT pg_notify('{EVENTS_CHANNEL}', {_payload("u")}) AS sent) AS n
 """)
 
 
-# Progress in one autocommitted statement: the guarded update and its event together.
-PROGRESS = sa.text("""
+# Progress in one autocommitted statement: the guarded update, its event and the NOTIFY.
+PROGRESS = sa.text(f"""
 WITH u AS (
     UPDATE jobs SET progress_percent = :percent, progress_message = :message,
         updated_at = :now, version = version + 1
     WHERE id = :id AND status = 'running' AND lease_token = :token
-    RETURNING id, version
+    RETURNING id, version, project_id
+), e AS (
+    INSERT INTO job_events (job_id, seq, kind, payload, created_at)
+    SELECT id, version, 'progress', CAST(:payload AS jsonb), :now FROM u
 )
-INSERT INTO job_events (job_id, seq, kind, payload, created_at)
-SELECT id, version, 'progress', CAST(:payload AS jsonb), :now FROM u
-RETURNING seq
+SELECT u.version FROM u
+CROSS JOIN LATERAL (SELECT pg_notify('{EVENTS_CHANNEL}', {_payload("u")}) AS sent) AS n
 """)
 
-# Enqueue in one autocommitted statement: the job, its first event and the NOTIFY.
+# Events appended inside a transaction (claim, cancel, retry, custom events, steps, reclaim):
+# one statement inserts them and announces each job once, on commit.
+INSERT_EVENTS = sa.text(f"""
+WITH e AS (
+    INSERT INTO job_events (job_id, seq, kind, payload, created_at)
+    SELECT * FROM unnest(
+        CAST(:job_ids AS uuid[]), CAST(:seqs AS integer[]), CAST(:kinds AS text[]),
+        CAST(:payloads AS jsonb[]), CAST(:created AS timestamptz[])
+    )
+    RETURNING job_id
+)
+SELECT count(pg_notify('{EVENTS_CHANNEL}', {_payload("j")})) AS announced
+FROM jobs AS j WHERE j.id IN (SELECT job_id FROM e)
+""")
+
+# After a bulk COPY: one announcement per project (nobody can follow a job id yet unknown).
+ANNOUNCE_PROJECTS = sa.text(f"""
+SELECT count(pg_notify('{EVENTS_CHANNEL}', ' ' || p)) AS announced
+FROM unnest(CAST(:projects AS text[])) AS p
+""")
+
+# Enqueue in one autocommitted statement: the job, its first event and both NOTIFYs.
 INSERT_JOB = sa.text(f"""
 WITH j AS (
     INSERT INTO jobs (id, job_type, status, input_data, created_at, updated_at, project_id,
@@ -142,7 +179,9 @@ WITH j AS (
     INSERT INTO job_events (job_id, seq, kind, payload, created_at)
     SELECT id, 1, 'status', CAST(:payload AS jsonb), created_at FROM j
 )
-SELECT j.* FROM j CROSS JOIN (SELECT pg_notify('{CHANNEL}', '')) AS wake
+SELECT j.* FROM j CROSS JOIN LATERAL (
+    SELECT pg_notify('{CHANNEL}', '') AS work, pg_notify('{EVENTS_CHANNEL}', {_payload("j")}) AS log
+) AS wake
 """).columns(*jobs.c)
 
 JOB_COPY_COLUMNS = (
@@ -179,6 +218,7 @@ class PostgresDialect(Dialect):
     """PostgreSQL behaviour for the shared store."""
 
     name = "postgresql"
+    commit_ordered_ids = False
 
     def __init__(self) -> None:
         self._autocommit_engine: Engine | None = None
@@ -216,6 +256,25 @@ class PostgresDialect(Dialect):
         with dbapi.cursor() as cursor:
             _copy(cursor, "jobs", JOB_COPY_COLUMNS, rows)
             _copy(cursor, "job_events", EVENT_COPY_COLUMNS, events)
+        projects = sorted({str(r["project_id"] or "") for r in rows})
+        conn.execute(ANNOUNCE_PROJECTS, {"projects": projects})
+
+    def insert_events(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        conn.execute(
+            INSERT_EVENTS,
+            {
+                "job_ids": [r["job_id"] for r in rows],
+                "seqs": [r["seq"] for r in rows],
+                "kinds": [r["kind"] for r in rows],
+                "payloads": [json.dumps(r["payload"]) for r in rows],
+                "created": [r["created_at"] for r in rows],
+            },
+        )
+
+    def snapshot_engine(self, engine: Engine) -> Engine:
+        return engine.execution_options(isolation_level="REPEATABLE READ")
 
     def write_progress(
         self,

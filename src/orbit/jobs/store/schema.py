@@ -3,7 +3,8 @@
 ``jobs`` holds one row per job (the seeds' AsyncJob fields plus leases, attempts and a
 ``version`` that bumps on every client-visible change). ``job_events`` is an append-only
 log: every status change and progress update adds a row whose ``seq`` equals the job's
-new ``version``, so a reader can resume from any sequence number.
+new ``version``, so a reader can resume from any sequence number; its ``id`` grows
+across all jobs and is never reused, so a reader of many jobs can resume from it.
 
 Job types are free strings (an open registry), and status is text with a CHECK
 constraint: adding a job type or a status never needs an ENUM migration.
@@ -133,4 +134,7 @@ job_events = sa.Table(
     sa.Column("payload", JSONType, nullable=False),
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.UniqueConstraint("job_id", "seq"),
+    # Ids are stream cursors (``/jobs/events``): SQLite must never hand out an id again
+    # after the newest events were deleted, which plain rowids would do.
+    sqlite_autoincrement=True,
 )

@@ -5,8 +5,13 @@ matching ``job_events`` row with ``seq = version``. Writes made after a claim pr
 lease token: ``WHERE id = :id AND status = 'running' AND lease_token = :token``; no
 matching row means the lease was lost and the write is rejected (fencing).
 
-Dialect differences (engine setup, transaction start, wake-up, batch completion) are hooks
-on ``Dialect``, overridden in ``sqlite.py`` and ``postgres.py``.
+Dialect differences (engine setup, transaction start, wake-up, batch completion, event
+announcements) are hooks on ``Dialect``, overridden in ``sqlite.py`` and ``postgres.py``.
+
+Event fan-out: on PostgreSQL every statement that appends events also sends
+``pg_notify('orbit_events', '<job_id> <project_id>')``, delivered on commit; elsewhere the
+store calls its event listeners (``add_event_listener``) after each commit that appended
+events, and other processes notice commits through the dialect (``PRAGMA data_version``).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from orbit.jobs.clock import Clock, SystemClock
 from orbit.jobs.errors import InvalidTransition, JobNotFound, LeaseLost
 from orbit.jobs.models import JSON, Job, JobEvent, JobFilter, JobPage, JobSpec, Lease, Outcome
 from orbit.jobs.states import RETRYABLE, TERMINAL, JobStatus
+from orbit.jobs.store.log import LogRead, ProjectSnapshot, read_log, read_project_snapshot
 from orbit.jobs.store.outcomes import BUMP, PROGRESS, insert_events, record_outcome
 from orbit.jobs.store.reclaim import ReclaimReport, reclaim_statements
 from orbit.jobs.store.rows import (
@@ -52,6 +58,13 @@ class Dialect:
     """Per-database behaviour; the defaults suit any SQL database SQLAlchemy speaks."""
 
     name = "generic"
+    commit_ordered_ids = True
+    """Whether ``job_events.id`` values become visible in increasing order (one writer at a
+    time); PostgreSQL allocates ids before commit, so a smaller id can appear later."""
+
+    def insert_events(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
+        """Append event rows inside the caller's transaction (and announce them)."""
+        insert_events(conn, rows)
 
     def after_enqueue(self, conn: Connection) -> None:
         """Called inside a transaction that made jobs runnable (e.g. to send a NOTIFY)."""
@@ -117,6 +130,10 @@ class Dialect:
         insert_events(conn, [row for row in recorded if row is not None])
         return {o.lease.job_id for o, row in zip(outcomes, recorded, strict=True) if row is None}
 
+    def snapshot_engine(self, engine: Engine) -> Engine:
+        """The engine for reads that must see one consistent snapshot across statements."""
+        return engine
+
 
 class SQLStore:
     """Jobs persisted in a SQL database; the one owner of every job transition."""
@@ -127,6 +144,7 @@ class SQLStore:
         self.clock: Clock = clock or SystemClock()
         self._read_engine = engine.execution_options(orbit_readonly=True)
         self._enqueue_listeners: list[Callable[[], None]] = []
+        self._event_listeners: list[Callable[[], None]] = []
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -148,6 +166,20 @@ class SQLStore:
     def _announce(self) -> None:
         for listener in list(self._enqueue_listeners):
             listener()
+
+    def add_event_listener(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call ``listener`` after every commit of this store that appended events.
+
+        It runs on the writing thread right after the commit, so it must be quick and must
+        not raise (e.g. ``loop.call_soon_threadsafe``). Returns an unsubscribe function.
+        """
+        self._event_listeners.append(listener)
+        return lambda: self._event_listeners.remove(listener)
+
+    def _events_written(self) -> None:
+        if self._event_listeners:  # the hot paths pay this one check when nobody listens
+            for listener in list(self._event_listeners):
+                listener()
 
     def wakeup(self, fallback_seconds: float = 1.0) -> Wakeup:
         """A wake-up source for workers: in-process signals plus the database's own."""
@@ -190,10 +222,11 @@ class SQLStore:
         try:
             row = self.dialect.insert_job(self.engine, values, event)
         except sa.exc.IntegrityError as exc:
-            existing = self._by_idempotency_key(spec.idempotency_key)
+            existing = self.by_idempotency_key(spec.idempotency_key)
             if existing is None or not self.dialect.is_unique_violation(exc):
                 raise
             return existing
+        self._events_written()
         self._announce()
         return to_job(row)
 
@@ -205,10 +238,11 @@ class SQLStore:
         with self._write() as conn:
             self.dialect.insert_jobs(conn, rows, events)
             self.dialect.after_enqueue(conn)
+        self._events_written()
         self._announce()
         return [r["id"] for r in rows]
 
-    def _by_idempotency_key(self, key: str | None) -> Job | None:
+    def by_idempotency_key(self, key: str | None) -> Job | None:
         if key is None:
             return None
         with self._read() as conn:
@@ -277,6 +311,41 @@ class SQLStore:
         with self._read() as conn:
             return [to_event(r) for r in conn.execute(stmt)]
 
+    # -- the global log, for streams of many jobs -------------------------------------------
+
+    @property
+    def commit_ordered_ids(self) -> bool:
+        """Whether event ids become visible in increasing order (see ``store/log.py``)."""
+        return self.dialect.commit_ordered_ids
+
+    def read_log(
+        self, after: int, project_id: uuid.UUID, job_type: str | None = None, limit: int = 500
+    ) -> LogRead:
+        """Events of every job with ``id > after``, flagged when they belong to the project."""
+        with self._read() as conn:
+            return read_log(
+                conn,
+                after,
+                project_id,
+                job_type,
+                limit,
+                with_snapshot=not self.dialect.commit_ordered_ids,
+            )
+
+    def project_snapshot(
+        self, project_id: uuid.UUID, job_type: str | None = None, window: int = 1000
+    ) -> ProjectSnapshot:
+        """A project's active jobs and the log position they reflect, in one snapshot."""
+        engine = self.dialect.snapshot_engine(self._read_engine)
+        with engine.connect() as conn, conn.begin():
+            return read_project_snapshot(
+                conn,
+                project_id,
+                job_type,
+                window,
+                with_snapshot=not self.dialect.commit_ordered_ids,
+            )
+
     # -- worker side: claim, heartbeat, progress, outcomes ----------------------------------
 
     def claim(
@@ -324,7 +393,7 @@ class SQLStore:
         )
         with self._write() as conn:
             claimed = [to_job(r) for r in conn.execute(stmt)]
-            insert_events(
+            self.dialect.insert_events(
                 conn,
                 [
                     event_row(
@@ -337,6 +406,8 @@ class SQLStore:
                     for j in claimed
                 ],
             )
+        if claimed:
+            self._events_written()
         claimed.sort(key=lambda j: (j.priority, j.run_at, j.id))
         return claimed
 
@@ -376,6 +447,7 @@ class SQLStore:
         )
         if version is None:
             raise LeaseLost(lease.job_id)
+        self._events_written()
         return version
 
     def append_event(self, lease: Lease, kind: str, payload: dict[str, JSON]) -> int:
@@ -386,7 +458,8 @@ class SQLStore:
         now = self.clock.now()
         with self._write() as conn:
             seq = self._bump(conn, lease, now)
-            insert_events(conn, [event_row(lease.job_id, seq, kind, payload, now)])
+            self.dialect.insert_events(conn, [event_row(lease.job_id, seq, kind, payload, now)])
+        self._events_written()
         return seq
 
     def run_step(self, lease: Lease, name: str, write: Callable[[Connection], JSON]) -> JSON:
@@ -401,7 +474,8 @@ class SQLStore:
             seq = self._bump(conn, lease, now)  # first: takes the row lock / fences zombies
             result = write(conn)
             payload = {"name": name, "result": result}
-            insert_events(conn, [event_row(lease.job_id, seq, "step", payload, now)])
+            self.dialect.insert_events(conn, [event_row(lease.job_id, seq, "step", payload, now)])
+        self._events_written()
         return result
 
     def steps(self, job_id: uuid.UUID) -> dict[str, JSON]:
@@ -431,6 +505,8 @@ class SQLStore:
             lost = self.dialect.record_outcomes(conn, outcomes, self.clock.now())
             if requeued:
                 self.dialect.after_enqueue(conn)
+        if len(lost) < len(outcomes):
+            self._events_written()
         if requeued:
             self._announce()
         return lost
@@ -478,8 +554,12 @@ class SQLStore:
                     if job.status is _S.CANCELLED
                     else ("cancel_requested", {"requested_at": now.isoformat()})
                 )
-                insert_events(conn, [event_row(job.id, job.version, kind, payload, now)])
-                return job
+                self.dialect.insert_events(
+                    conn, [event_row(job.id, job.version, kind, payload, now)]
+                )
+        if row is not None:
+            self._events_written()
+            return job
         job = self.get(job_id)
         if job.status is _S.RUNNING:
             return job
@@ -515,11 +595,14 @@ class SQLStore:
             row = conn.execute(stmt).one_or_none()
             if row is not None:
                 payload = status_payload(_S.PENDING, reason="manual retry")
-                insert_events(conn, [event_row(row.id, row.version, "status", payload, now)])
+                self.dialect.insert_events(
+                    conn, [event_row(row.id, row.version, "status", payload, now)]
+                )
                 self.dialect.after_enqueue(conn)
         if row is None:
             job = self.get(job_id)
             raise InvalidTransition(job_id, job.status.value, "retry")
+        self._events_written()
         self._announce()
         return to_job(row)
 
@@ -557,11 +640,13 @@ class SQLStore:
             for status, stmt, payload in reclaim_statements(now):
                 rows = list(conn.execute(stmt))
                 report.add(status, [r.id for r in rows])
-                insert_events(
+                self.dialect.insert_events(
                     conn, [event_row(r.id, r.version, "status", payload(r), now) for r in rows]
                 )
             if report.requeued:
                 self.dialect.after_enqueue(conn)
+        if report.total:
+            self._events_written()
         if report.requeued:
             self._announce()
         return report

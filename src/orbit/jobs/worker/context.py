@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from orbit.jobs.errors import Cancelled
-from orbit.jobs.models import JSON, Job, JobSpec, Lease
+from orbit.jobs.models import JSON, Job, JobFilter, JobSpec, Lease
 from orbit.jobs.store import SQLStore
 
 _MISSING: Any = object()
@@ -106,6 +106,19 @@ class _BaseContext:
     def _get(self, job_id: uuid.UUID) -> Job:
         return self._store.get(job_id)
 
+    def _children(self) -> list[Job]:
+        children: list[Job] = []
+        cursor = None
+        while True:
+            page = self._store.list(JobFilter(parent_id=self.job.id), 200, cursor)
+            children.extend(page.items)
+            if page.next_cursor is None:
+                return children
+            cursor = page.next_cursor
+
+    def _cancel_job(self, job_id: uuid.UUID) -> Job:
+        return self._store.cancel(job_id)
+
 
 class JobContext(_BaseContext):
     """Context for async handlers."""
@@ -137,6 +150,14 @@ class JobContext(_BaseContext):
         """Read any job (e.g. a child, to follow its progress)."""
         return await asyncio.to_thread(self._get, job_id)
 
+    async def children(self) -> list[Job]:
+        """This job's children (``parent_id`` = this job), newest first."""
+        return await asyncio.to_thread(self._children)
+
+    async def cancel(self, job_id: uuid.UUID) -> Job:
+        """Cancel another job (e.g. a child); raises ``InvalidTransition`` if it finished."""
+        return await asyncio.to_thread(self._cancel_job, job_id)
+
 
 class SyncJobContext(_BaseContext):
     """Context for sync handlers (they run in a worker thread)."""
@@ -167,3 +188,11 @@ class SyncJobContext(_BaseContext):
     def get_job(self, job_id: uuid.UUID) -> Job:
         """Read any job."""
         return self._get(job_id)
+
+    def children(self) -> list[Job]:
+        """This job's children, newest first."""
+        return self._children()
+
+    def cancel(self, job_id: uuid.UUID) -> Job:
+        """Cancel another job (e.g. a child)."""
+        return self._cancel_job(job_id)

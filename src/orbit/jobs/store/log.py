@@ -1,0 +1,183 @@
+"""Reads of the global event log in ``job_events.id`` order, for streams of many jobs.
+
+A stream of one project's jobs resumes from a global cursor (``job_events.id``). On
+SQLite ids become visible in increasing order: writers take turns and each commits before
+the next one allocates an id. On PostgreSQL an id is allocated when the row is inserted,
+before its transaction commits, so a transaction holding a smaller id can commit after a
+larger id was already read. Readers there need to know which missing ids may still
+appear: every read also returns its snapshot's ``xmin`` and ``xmax`` (see
+``orbit.jobs.events.LogCursor`` for how they are used).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from orbit.jobs.models import JSON, Job
+from orbit.jobs.states import ACTIVE
+from orbit.jobs.store.rows import JOB_COLUMNS, to_job
+from orbit.jobs.store.schema import job_events, jobs
+
+SNAPSHOT_JOBS_MAX = 1000
+"""At most this many active jobs in a project snapshot (the oldest first)."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class LogEntry:
+    """One row of the global log; ``payload`` only for the reader's own jobs (not steps)."""
+
+    id: int
+    job_id: uuid.UUID
+    seq: int
+    kind: str
+    payload: Mapping[str, JSON] | None
+    mine: bool
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class LogRead:
+    """Log rows after a cursor, with the snapshot they were read in.
+
+    ``xmin``/``xmax`` are PostgreSQL's snapshot bounds (``None`` on SQLite, where ids are
+    visible in commit order): every transaction with an id below ``xmin`` had ended when
+    the rows were read, and every transaction that had allocated an event id by then has
+    a transaction id below ``xmax``.
+    """
+
+    entries: list[LogEntry]
+    xmin: int | None
+    xmax: int | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ProjectSnapshot:
+    """A project's active jobs and the log position they reflect, read in one snapshot.
+
+    ``top`` is the largest event id visible then; ``present`` the ids visible in
+    ``(floor, top]`` (the ids missing there may belong to transactions that were still
+    running); ``xmax`` as in ``LogRead``.
+    """
+
+    jobs: list[Job]
+    top: int
+    floor: int
+    present: frozenset[int]
+    xmax: int | None
+    truncated: bool
+
+
+def _mine(project_id: uuid.UUID, job_type: str | None) -> sa.ColumnElement[bool]:
+    mine = jobs.c.project_id == project_id
+    if job_type is not None:
+        mine = sa.and_(mine, jobs.c.job_type == job_type)
+    return mine
+
+
+def log_query(
+    after: int, project_id: uuid.UUID, job_type: str | None, limit: int
+) -> sa.Select[Any]:
+    """Every event with ``id > after`` (oldest first), flagged mine or not; payloads only
+    for mine and never for ``step`` events, which can be large."""
+    mine = _mine(project_id, job_type)
+    payload = sa.case(
+        (sa.and_(mine, job_events.c.kind != "step"), job_events.c.payload), else_=sa.null()
+    )
+    return (
+        sa.select(
+            job_events.c.id,
+            job_events.c.job_id,
+            job_events.c.seq,
+            job_events.c.kind,
+            payload.label("payload"),
+            mine.label("mine"),
+        )
+        .join_from(job_events, jobs, jobs.c.id == job_events.c.job_id)
+        .where(job_events.c.id > after)
+        .order_by(job_events.c.id)
+        .limit(limit)
+    )
+
+
+def _entry(row: Any) -> LogEntry:
+    return LogEntry(
+        id=int(row.id),
+        job_id=row.job_id,
+        seq=int(row.seq),
+        kind=str(row.kind),
+        payload=row.payload if row.mine else None,
+        mine=bool(row.mine),
+    )
+
+
+def read_log(
+    conn: Connection,
+    after: int,
+    project_id: uuid.UUID,
+    job_type: str | None,
+    limit: int,
+    *,
+    with_snapshot: bool,
+) -> LogRead:
+    """Read the log after ``after``; ``with_snapshot`` adds PostgreSQL's snapshot bounds,
+    taken in the same statement (one snapshot for both)."""
+    query = log_query(after, project_id, job_type, limit)
+    if not with_snapshot:
+        return LogRead([_entry(r) for r in conn.execute(query)], None, None)
+    snap = sa.select(sa.func.pg_current_snapshot().label("snap")).subquery("s")
+    rows = query.lateral("e")
+    stmt = sa.select(
+        sa.cast(sa.func.pg_snapshot_xmin(snap.c.snap), sa.Text).label("xmin"),
+        sa.cast(sa.func.pg_snapshot_xmax(snap.c.snap), sa.Text).label("xmax"),
+        *rows.c,
+    ).select_from(snap.outerjoin(rows, sa.true()))
+    result = conn.execute(stmt).all()
+    entries = [_entry(r) for r in result if r.id is not None]
+    return LogRead(entries, int(result[0].xmin), int(result[0].xmax))
+
+
+def read_project_snapshot(
+    conn: Connection,
+    project_id: uuid.UUID,
+    job_type: str | None,
+    window: int,
+    *,
+    with_snapshot: bool,
+) -> ProjectSnapshot:
+    """The project's active jobs and the log position, all in the connection's snapshot
+    (the caller runs this in one REPEATABLE READ / SQLite read transaction)."""
+    xmax = None
+    if with_snapshot:
+        xmax = int(
+            conn.execute(
+                sa.select(sa.cast(sa.func.pg_snapshot_xmax(sa.func.pg_current_snapshot()), sa.Text))
+            ).scalar_one()
+        )
+    top = int(
+        conn.execute(sa.select(sa.func.coalesce(sa.func.max(job_events.c.id), 0))).scalar_one()
+    )
+    floor = max(top - window, 0)
+    present = frozenset(
+        int(i)
+        for i in conn.execute(sa.select(job_events.c.id).where(job_events.c.id > floor)).scalars()
+    )
+    stmt = (
+        sa.select(*JOB_COLUMNS)
+        .where(_mine(project_id, job_type), jobs.c.status.in_([s.value for s in ACTIVE]))
+        .order_by(jobs.c.created_at, jobs.c.id)
+        .limit(SNAPSHOT_JOBS_MAX + 1)
+    )
+    found = [to_job(r) for r in conn.execute(stmt)]
+    return ProjectSnapshot(
+        jobs=found[:SNAPSHOT_JOBS_MAX],
+        top=top,
+        floor=floor,
+        present=present,
+        xmax=xmax,
+        truncated=len(found) > SNAPSHOT_JOBS_MAX,
+    )

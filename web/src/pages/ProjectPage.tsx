@@ -1,0 +1,133 @@
+import { useCallback, useEffect, useState } from 'react';
+
+import { commitsApi, jobsApi, projectsApi } from '../lib/api';
+import { describeError } from '../lib/format';
+import {
+  activeProjectJobs,
+  rememberInterview,
+  rememberedInterview,
+  type ProjectJobs,
+} from '../lib/projectJobs';
+import { paths } from '../lib/router';
+import type { BacklogItem, Commit, Project } from '../lib/types';
+import { BacklogPanel } from './project/BacklogPanel';
+import { CommitsPanel } from './project/CommitsPanel';
+import { InterviewPanel } from './project/InterviewPanel';
+import { ProvisionPanel } from './project/ProvisionPanel';
+
+export interface ProjectPageProps {
+  projectId: string;
+}
+
+/**
+ * `#/projects/:id`: the interview, the backlog (generation, activation, execution), the
+ * commits and the workspace of one project. Each panel follows its own jobs, so a long
+ * operation in one never blocks the others; jobs still running when the page is loaded
+ * (e.g. after a reload) are picked up where they are.
+ */
+export function ProjectPage({ projectId }: ProjectPageProps) {
+  const [project, setProject] = useState<Project | null>(null);
+  const [projectError, setProjectError] = useState<string | null>(null);
+  const [interviewId, setInterviewId] = useState<string | null>(() => rememberedInterview(projectId));
+  const [resume, setResume] = useState<ProjectJobs | null>(null);
+  const [backlog, setBacklog] = useState<BacklogItem[] | null>(null);
+  const [backlogError, setBacklogError] = useState<string | null>(null);
+  const [commits, setCommits] = useState<Commit[] | null>(null);
+  const [commitsError, setCommitsError] = useState<string | null>(null);
+
+  const loadBacklog = useCallback(async () => {
+    try {
+      setBacklog(await projectsApi.backlog(projectId));
+      setBacklogError(null);
+    } catch (err) {
+      setBacklogError(describeError(err, 'Could not load the backlog'));
+    }
+  }, [projectId]);
+
+  const loadCommits = useCallback(async () => {
+    try {
+      setCommits(await commitsApi.list(projectId));
+      setCommitsError(null);
+    } catch (err) {
+      setCommitsError(describeError(err, 'Could not load the commits'));
+    }
+  }, [projectId]);
+
+  useEffect(() => {
+    let cancelled = false;
+    projectsApi
+      .get(projectId)
+      .then((found) => !cancelled && setProject(found))
+      .catch((err: unknown) => !cancelled && setProjectError(describeError(err, 'Could not load the project')));
+    void loadBacklog();
+    void loadCommits();
+    jobsApi
+      .list({ project_id: projectId, limit: 100 })
+      .then((page) => {
+        if (cancelled) return;
+        const known = rememberedInterview(projectId);
+        const found = activeProjectJobs(page.items, known);
+        if (!known && found.interviewId) {
+          rememberInterview(projectId, found.interviewId);
+          setInterviewId(found.interviewId);
+        }
+        setResume(found);
+      })
+      .catch(() => {
+        // Nothing to resume is the safe reading; every panel still works.
+        if (!cancelled) setResume(activeProjectJobs([], null));
+      });
+    return () => {
+      cancelled = true;
+    };
+  }, [projectId, loadBacklog, loadCommits]);
+
+  const onBacklogChanged = useCallback(() => void loadBacklog(), [loadBacklog]);
+  const onCommitted = useCallback(() => void loadCommits(), [loadCommits]);
+
+  return (
+    <div className="orbit-page orbit-page--project" data-testid="project-page" data-project-id={projectId}>
+      <div className="orbit-page__title">
+        <a href={paths.projects()} className="orbit-muted">
+          ← Projects
+        </a>
+        <h2 data-testid="project-name">{project?.name ?? (projectError ? 'Project' : 'Loading…')}</h2>
+        {project?.description ? <p className="orbit-muted">{project.description}</p> : null}
+        {projectError ? (
+          <p className="orbit-error" role="alert" data-testid="project-error">
+            {projectError}
+          </p>
+        ) : null}
+      </div>
+      <div className="orbit-columns">
+        <div className="orbit-columns__main">
+          <BacklogPanel
+            projectId={projectId}
+            interviewId={interviewId}
+            backlog={backlog}
+            backlogError={backlogError}
+            onBacklogChanged={onBacklogChanged}
+            onCommitted={onCommitted}
+            resume={resume}
+          />
+          <CommitsPanel
+            projectId={projectId}
+            commits={commits}
+            error={commitsError}
+            onCommitted={onCommitted}
+            resumeJob={resume?.manualCommit ?? null}
+          />
+        </div>
+        <div className="orbit-columns__side">
+          <InterviewPanel
+            projectId={projectId}
+            interviewId={interviewId}
+            onInterviewId={setInterviewId}
+            resumeJob={resume?.interview ?? null}
+          />
+          <ProvisionPanel projectId={projectId} resumeJob={resume?.provisioning ?? null} />
+        </div>
+      </div>
+    </div>
+  );
+}
