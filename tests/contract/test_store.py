@@ -76,11 +76,18 @@ def test_idempotency_key_returns_the_same_job(st: SQLStore) -> None:
     assert len(st.list().items) == 2
 
 
-def test_enqueue_many_inserts_every_job(st: SQLStore) -> None:
-    ids = st.enqueue_many([JobSpec("bulk", {"i": i}) for i in range(250)])
+def test_enqueue_many_inserts_every_job(st: SQLStore, clock: ManualClock) -> None:
+    project = uuid.uuid4()
+    ids = st.enqueue_many([JobSpec("bulk", {"i": i}, project_id=project) for i in range(250)])
     assert len(set(ids)) == 250
     assert st.count_by_status()[S.PENDING] == 250
-    assert st.get(ids[17]).input_data == {"i": 17}
+    job = st.get(ids[17])
+    assert job.input_data == {"i": 17} and job.project_id == project
+    assert job.created_at == job.run_at == clock.now() and job.parent_id is None
+    assert [(e.seq, e.kind, e.payload) for e in st.events_after(job.id)] == [
+        (1, "status", {"status": "pending"})
+    ]
+    assert {j.id for j in st.claim("w", None, 300, LEASE)} == set(ids)
 
 
 def test_get_unknown_raises(st: SQLStore) -> None:

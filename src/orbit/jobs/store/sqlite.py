@@ -13,7 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
+import functools
+import json
 import sqlite3
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +111,71 @@ class DataVersionWakeup(Wakeup):
                 await self._task
 
 
+_JOB_COLUMNS = (
+    "id",
+    "job_type",
+    "status",
+    "input_data",
+    "created_at",
+    "updated_at",
+    "project_id",
+    "interview_id",
+    "parent_id",
+    "attempts",
+    "max_attempts",
+    "priority",
+    "run_at",
+    "timeout_seconds",
+    "idempotency_key",
+    "version",
+)
+_INSERT_JOB = (
+    f"INSERT INTO jobs ({', '.join(_JOB_COLUMNS)}) VALUES ({', '.join('?' * len(_JOB_COLUMNS))})"
+)
+_INSERT_EVENT = (
+    "INSERT INTO job_events (job_id, seq, kind, payload, created_at) VALUES (?, ?, ?, ?, ?)"
+)
+
+
+@functools.lru_cache(maxsize=64)
+def _time_text(value: dt.datetime) -> str:
+    # A bulk enqueue stamps every row with the same instant: convert it once.
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _uuid_text(value: uuid.UUID | None) -> str | None:
+    return None if value is None else value.hex
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+_CONVERT: dict[str, Callable[[Any], Any]] = {
+    "id": _uuid_text,
+    "job_id": _uuid_text,
+    "project_id": _uuid_text,
+    "interview_id": _uuid_text,
+    "parent_id": _uuid_text,
+    "input_data": json.dumps,
+    "payload": json.dumps,
+    "created_at": _time_text,
+    "updated_at": _time_text,
+    "run_at": _time_text,
+}
+_EVENT_COLUMNS = ("job_id", "seq", "kind", "payload", "created_at")
+_JOB_CONVERTERS = tuple((c, _CONVERT.get(c, _same)) for c in _JOB_COLUMNS)
+_EVENT_CONVERTERS = tuple((c, _CONVERT.get(c, _same)) for c in _EVENT_COLUMNS)
+
+
+def _job_params(row: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(convert(row[column]) for column, convert in _JOB_CONVERTERS)
+
+
+def _event_params(event: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(convert(event[column]) for column, convert in _EVENT_CONVERTERS)
+
+
 class SQLiteDialect(Dialect):
     """SQLite behaviour for the shared store."""
 
@@ -113,6 +183,19 @@ class SQLiteDialect(Dialect):
 
     def is_unique_violation(self, exc: sa.exc.IntegrityError) -> bool:
         return "UNIQUE constraint failed" in str(exc.orig)
+
+    def insert_jobs(
+        self, conn: Connection, rows: list[dict[str, Any]], events: list[dict[str, Any]]
+    ) -> None:
+        # Bulk enqueue straight through sqlite3: SQLAlchemy's per-row parameter processing
+        # costs more than the inserts. Values are stored exactly as the column types store
+        # them (Uuid: 32 hex digits; UTCDateTime: naive UTC text; JSON: json.dumps).
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.executemany(_INSERT_JOB, [_job_params(r) for r in rows])
+            cursor.executemany(_INSERT_EVENT, [_event_params(e) for e in events])
+        finally:
+            cursor.close()
 
     def wakeup(self, engine: Engine, fallback_seconds: float) -> Wakeup:
         database = engine.url.database
