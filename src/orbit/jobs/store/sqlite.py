@@ -27,10 +27,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
 from orbit.jobs.store.sql import Dialect
-from orbit.jobs.store.sqlite_writes import QueuedWriteConnection, write_lock
+from orbit.jobs.store.sqlite_writes import BUSY_TIMEOUT_MS, QueuedWriteConnection, write_lock
 from orbit.jobs.store.wakeup import Wakeup
 
-BUSY_TIMEOUT_MS = 30_000
 POLL_SECONDS = 0.005
 
 

@@ -22,6 +22,7 @@ import time
 from typing import Any
 
 BUSY_DEADLINE_SECONDS = 30.0
+BUSY_TIMEOUT_MS = 30_000  # what reads and schema changes wait for a lock
 _FIRST_PAUSE = 0.00005
 _MAX_PAUSE = 0.002
 
@@ -49,7 +50,6 @@ class QueuedWriteConnection(sqlite3.Connection):
         self._holding = True
         # SQLite's own busy handler would sleep in coarse steps; switch it off while we
         # retry BEGIN IMMEDIATE ourselves, and back on for the statements that follow.
-        timeout = self.execute("PRAGMA busy_timeout").fetchone()[0]
         self.execute("PRAGMA busy_timeout=0")
         try:
             _retry_busy(lambda: self.execute("BEGIN IMMEDIATE"))
@@ -57,7 +57,7 @@ class QueuedWriteConnection(sqlite3.Connection):
             self._release()
             raise
         finally:
-            self.execute(f"PRAGMA busy_timeout={int(timeout)}")
+            self.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
     def commit(self) -> None:
         try:
