@@ -8,39 +8,16 @@ generations are still running; prints p50/p95/p99 and how many generations were 
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 
 import httpx
 
 from bench.common import dialect_args, fresh_database, summary_ms
-from bench.http_accept import free_port
+from bench.http_accept import free_port, start_server
 
 GENERATIONS = 20
 REQUESTS = 150
-
-
-def start(url: str, port: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "ORBIT_DATABASE_URL": url,
-        "ORBIT_LOG_LEVEL": "WARNING",
-        "ORBIT_OFFLINE_DELAY_MS": "600",
-        "ORBIT_CONCURRENCY": "25",
-    }
-    proc = subprocess.Popen([sys.executable, "-m", "orbit", "serve", "--port", str(port)], env=env)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return proc
-        except httpx.TransportError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("server did not start")
 
 
 def answered_interview(api: httpx.Client) -> str:
@@ -80,7 +57,7 @@ def main() -> None:
     for dialect in args.dialects:
         with fresh_database(dialect) as url:
             port = free_port()
-            server = start(url, port)
+            server = start_server(url, port, ORBIT_OFFLINE_DELAY_MS="600", ORBIT_CONCURRENCY="25")
             try:
                 with httpx.Client(base_url=f"http://127.0.0.1:{port}/api/v1", timeout=30) as api:
                     samples, running = measure(api)

@@ -33,19 +33,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "ORBIT_DATABASE_URL": url, "ORBIT_LOG_LEVEL": "WARNING"}
-    command = [
-        sys.executable,
-        "-m",
-        "orbit",
-        "serve",
-        "--port",
-        str(port),
-        "--jobs-module",
-        "bench.jobs:registry",
-    ]
-    proc = subprocess.Popen(command, env=env)
+def start_server(url: str, port: int, **env: str) -> subprocess.Popen[bytes]:
+    """``orbit serve`` on ``url`` at ``port`` with extra ``ORBIT_*`` settings; waits for it."""
+    settings = {"ORBIT_DATABASE_URL": url, "ORBIT_LOG_LEVEL": "WARNING", **env}
+    command = [sys.executable, "-m", "orbit", "serve", "--port", str(port)]
+    proc = subprocess.Popen(command, env={**os.environ, **settings})
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -104,7 +96,7 @@ def main() -> None:
     for dialect in args.dialects:
         with fresh_database(dialect) as url:
             port = free_port()
-            server = start_server(url, port)
+            server = start_server(url, port, ORBIT_JOBS_MODULE="bench.jobs:registry")
             try:
                 flat_out = asyncio.run(measure(port))
                 paced = asyncio.run(measure(port, pace=PACE))

@@ -29,6 +29,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from orbit.jobs.models import Lease, Outcome
 from orbit.jobs.store.outcomes import outcome_params, outcome_payload
+from orbit.jobs.store.rows import NEW_EVENT_COLUMNS, NEW_JOB_COLUMNS
 from orbit.jobs.store.schema import jobs
 from orbit.jobs.store.sql import Dialect
 from orbit.jobs.store.wakeup import Wakeup
@@ -184,25 +185,6 @@ SELECT j.* FROM j CROSS JOIN LATERAL (
 ) AS wake
 """).columns(*jobs.c)
 
-JOB_COPY_COLUMNS = (
-    "id",
-    "job_type",
-    "status",
-    "input_data",
-    "created_at",
-    "updated_at",
-    "project_id",
-    "interview_id",
-    "parent_id",
-    "attempts",
-    "max_attempts",
-    "priority",
-    "run_at",
-    "timeout_seconds",
-    "idempotency_key",
-    "version",
-)
-EVENT_COPY_COLUMNS = ("job_id", "seq", "kind", "payload", "created_at")
 _JSON_COLUMNS = {"input_data", "payload"}
 
 
@@ -254,8 +236,8 @@ class PostgresDialect(Dialect):
         dbapi = conn.connection.dbapi_connection
         assert isinstance(dbapi, psycopg.Connection)
         with dbapi.cursor() as cursor:
-            _copy(cursor, "jobs", JOB_COPY_COLUMNS, rows)
-            _copy(cursor, "job_events", EVENT_COPY_COLUMNS, events)
+            _copy(cursor, "jobs", NEW_JOB_COLUMNS, rows)
+            _copy(cursor, "job_events", NEW_EVENT_COLUMNS, events)
         projects = sorted({str(r["project_id"] or "") for r in rows})
         conn.execute(ANNOUNCE_PROJECTS, {"projects": projects})
 

@@ -71,4 +71,27 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
 
 
 JOB_COLUMNS = tuple(jobs.c)
+
+NEW_JOB_COLUMNS = (
+    "id",
+    "job_type",
+    "status",
+    "input_data",
+    "created_at",
+    "updated_at",
+    "project_id",
+    "interview_id",
+    "parent_id",
+    "attempts",
+    "max_attempts",
+    "priority",
+    "run_at",
+    "timeout_seconds",
+    "idempotency_key",
+    "version",
+)
+"""The columns an enqueue sets (the bulk paths write exactly these)."""
+
+NEW_EVENT_COLUMNS = ("job_id", "seq", "kind", "payload", "created_at")
+"""The columns of an appended event."""
 EVENT_COLUMNS = tuple(job_events.c)

@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
+from orbit.jobs.store.rows import NEW_EVENT_COLUMNS, NEW_JOB_COLUMNS
 from orbit.jobs.store.sql import Dialect
 from orbit.jobs.store.sqlite_writes import BUSY_TIMEOUT_MS, QueuedWriteConnection, write_lock
 from orbit.jobs.store.wakeup import Wakeup
@@ -110,30 +111,12 @@ class DataVersionWakeup(Wakeup):
                 await self._task
 
 
-_JOB_COLUMNS = (
-    "id",
-    "job_type",
-    "status",
-    "input_data",
-    "created_at",
-    "updated_at",
-    "project_id",
-    "interview_id",
-    "parent_id",
-    "attempts",
-    "max_attempts",
-    "priority",
-    "run_at",
-    "timeout_seconds",
-    "idempotency_key",
-    "version",
-)
-_INSERT_JOB = (
-    f"INSERT INTO jobs ({', '.join(_JOB_COLUMNS)}) VALUES ({', '.join('?' * len(_JOB_COLUMNS))})"
-)
-_INSERT_EVENT = (
-    "INSERT INTO job_events (job_id, seq, kind, payload, created_at) VALUES (?, ?, ?, ?, ?)"
-)
+def _insert(table: str, columns: tuple[str, ...]) -> str:
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+
+
+_INSERT_JOB = _insert("jobs", NEW_JOB_COLUMNS)
+_INSERT_EVENT = _insert("job_events", NEW_EVENT_COLUMNS)
 
 
 @functools.lru_cache(maxsize=64)
@@ -162,9 +145,8 @@ _CONVERT: dict[str, Callable[[Any], Any]] = {
     "updated_at": _time_text,
     "run_at": _time_text,
 }
-_EVENT_COLUMNS = ("job_id", "seq", "kind", "payload", "created_at")
-_JOB_CONVERTERS = tuple((c, _CONVERT.get(c, _same)) for c in _JOB_COLUMNS)
-_EVENT_CONVERTERS = tuple((c, _CONVERT.get(c, _same)) for c in _EVENT_COLUMNS)
+_JOB_CONVERTERS = tuple((c, _CONVERT.get(c, _same)) for c in NEW_JOB_COLUMNS)
+_EVENT_CONVERTERS = tuple((c, _CONVERT.get(c, _same)) for c in NEW_EVENT_COLUMNS)
 
 
 def _job_params(row: dict[str, Any]) -> tuple[Any, ...]:
