@@ -30,8 +30,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 lint:
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
 
 typecheck:
 	$(BIN)/mypy

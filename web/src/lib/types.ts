@@ -1,12 +1,23 @@
 /**
  * Wire types of the Orbit HTTP API (`/api/v1`).
  *
- * Hand-written to match the server's JSON for now; this file is meant to be replaced by
- * types generated from the server's OpenAPI schema, so it holds types only (no runtime code).
+ * Derived from `./generated/openapi.ts`, which `npm run gen:types` generates from the
+ * server's OpenAPI document (`web/openapi.json`, written by `scripts/export-openapi.py`).
+ * Where the server's schema is looser than what the client relies on (a plain `string`
+ * for an enum, an untyped `result`), the field is narrowed here; shapes the server does
+ * not declare (problem details, commits, stacks, job results, SSE payloads) stay
+ * hand-written. Types only: no runtime code.
  */
 
+import type { components, paths } from './generated/openapi';
+
+type Schemas = components['schemas'];
+
+/** Every field of `T` optional and without `null` (query strings: absent means "not set"). */
+type QueryOf<T> = { [K in keyof T]?: NonNullable<T[K]> };
+
 /** Where a job is in its life. `completed`, `failed` and `cancelled` are terminal. */
-export type JobStatus = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
+export type JobStatus = Schemas['JobStatus'];
 
 /** Statuses of a finished job. */
 export type TerminalJobStatus = Extract<JobStatus, 'completed' | 'failed' | 'cancelled'>;
@@ -14,29 +25,25 @@ export type TerminalJobStatus = Extract<JobStatus, 'completed' | 'failed' | 'can
 /** ISO-8601 timestamp as sent by the server. */
 export type IsoDateTime = string;
 
-/** A background job, as returned by `GET /api/v1/jobs/{id}`. */
-export interface Job<TResult = unknown> {
-  id: string;
-  job_type: string;
-  status: JobStatus;
-  /** 0..100, or null while the job has not reported progress. */
-  progress_percent: number | null;
-  progress_message: string | null;
-  created_at: IsoDateTime;
-  started_at: IsoDateTime | null;
-  completed_at: IsoDateTime | null;
+/**
+ * Fields of `JobOut` that the client treats as optional (older servers, test fixtures and
+ * snapshots built by hand may leave them out), or types more precisely.
+ */
+type JobRefinedFields =
+  | 'result'
+  | 'input_data'
+  | 'parent_id'
+  | 'priority'
+  | 'run_at'
+  | 'timeout_seconds'
+  | 'worker_id'
+  | 'updated_at';
+
+/** A background job, as returned by `GET /api/v1/jobs/{id}` (`JobOut`). */
+export interface Job<TResult = unknown> extends Omit<Schemas['JobOut'], JobRefinedFields> {
   /** Set once the job completed. */
   result: TResult | null;
-  /** Set when the job failed (or was cancelled with a reason). */
-  error: string | null;
   input_data: Record<string, unknown> | null;
-  project_id: string | null;
-  interview_id: string | null;
-  attempts: number;
-  max_attempts: number;
-  /** Bumps on every client-visible change; equals the sequence number of the job's last event. */
-  version: number;
-  cancel_requested_at: IsoDateTime | null;
   parent_id?: string | null;
   priority?: number;
   run_at?: IsoDateTime | null;
@@ -47,44 +54,33 @@ export interface Job<TResult = unknown> {
   updated_at?: IsoDateTime;
 }
 
-/** `GET /api/v1/jobs` */
-export interface JobList<TResult = unknown> {
+/** `GET /api/v1/jobs` (`JobList`) */
+export interface JobList<TResult = unknown> extends Omit<Schemas['JobList'], 'items'> {
   items: Job<TResult>[];
-  next_cursor: string | null;
 }
 
 /** Query of `GET /api/v1/jobs`. */
-export interface JobListParams {
-  status?: JobStatus;
-  job_type?: string;
-  project_id?: string;
-  interview_id?: string;
-  parent_id?: string;
-  limit?: number;
-  cursor?: string;
-}
+export type JobListParams = QueryOf<
+  NonNullable<paths['/api/v1/jobs']['get']['parameters']['query']>
+>;
 
-/** `GET /api/v1/jobs/stats` */
-export interface JobStats {
+/** `GET /api/v1/jobs/stats` (`JobStats`) */
+export interface JobStats extends Omit<Schemas['JobStats'], 'counts'> {
   counts: Partial<Record<JobStatus, number>>;
-  total: number;
 }
 
 /** Query of `GET /api/v1/jobs/stats`. */
-export interface JobStatsParams {
-  project_id?: string;
-  job_type?: string;
-}
+export type JobStatsParams = QueryOf<
+  NonNullable<paths['/api/v1/jobs/stats']['get']['parameters']['query']>
+>;
 
-/** Body of every enqueueing route's `202 Accepted` answer. */
-export interface Accepted202 {
-  job_id: string;
-  /** `pending` for a new job; an idempotent replay may report the existing job's status. */
-  status: JobStatus;
-  message: string;
-}
+/**
+ * Body of every enqueueing route's `202 Accepted` answer (`Accepted`). `status` is
+ * `pending` for a new job; an idempotent replay may report the existing job's status.
+ */
+export type Accepted202 = Schemas['Accepted'];
 
-/** RFC 9457 problem details (`application/problem+json`). */
+/** RFC 9457 problem details (`application/problem+json`); not declared in the schema. */
 export interface Problem {
   type: string;
   title: string;
@@ -95,53 +91,36 @@ export interface Problem {
   [extension: string]: unknown;
 }
 
-/** Body of `POST /api/v1/interviews/{id}/send-message-async`. */
-export interface SendMessageRequest {
-  content: string;
-}
+/** Body of `POST /api/v1/interviews/{id}/send-message-async` (`MessageIn`). */
+export type SendMessageRequest = Schemas['MessageIn'];
 
-/** Body of `POST /api/v1/commits/generate-manual/{project_id}`. */
-export interface ManualCommitRequest {
-  description: string;
+/** Body of `POST /api/v1/commits/generate-manual/{project_id}` (`ManualCommit`). */
+export interface ManualCommitRequest extends Omit<Schemas['ManualCommit'], 'diff'> {
   diff?: string;
 }
 
-/** Body of `POST /api/v1/projects/{id}/provision-async`. */
-export interface ProvisionRequest {
-  stack: string;
-}
+/** Body of `POST /api/v1/projects/{id}/provision-async` (`ProvisionRequest`). */
+export type ProvisionRequest = Schemas['ProvisionRequest'];
 
 // ---------------------------------------------------------------------------------------
 // The app: projects, interviews, backlog, commits, stacks
 // ---------------------------------------------------------------------------------------
 
-/** `GET /api/v1/projects/{id}` */
-export interface Project {
-  id: string;
-  name: string;
-  description: string | null;
-  created_at: IsoDateTime;
-}
+/** `GET /api/v1/projects/{id}` (`ProjectOut`) */
+export type Project = Schemas['ProjectOut'];
 
-/** Body of `POST /api/v1/projects`. */
-export interface ProjectCreate {
-  name: string;
-  description?: string | null;
-}
+/** Body of `POST /api/v1/projects` (`ProjectIn`). */
+export type ProjectCreate = Schemas['ProjectIn'];
 
 export type InterviewRole = 'user' | 'assistant' | 'system';
 
-export interface InterviewMessage {
-  id: string;
+/** One message of an interview (`MessageOut`). */
+export interface InterviewMessage extends Omit<Schemas['MessageOut'], 'role'> {
   role: InterviewRole;
-  content: string;
-  created_at: IsoDateTime;
 }
 
-/** `GET /api/v1/interviews/{id}` */
-export interface Interview {
-  id: string;
-  project_id: string;
+/** `GET /api/v1/interviews/{id}` (`InterviewOut`) */
+export interface Interview extends Omit<Schemas['InterviewOut'], 'created_at' | 'messages'> {
   created_at?: IsoDateTime;
   messages: InterviewMessage[];
 }
@@ -164,19 +143,17 @@ export interface BacklogGenerationResult {
 export type BacklogKind = 'epic' | 'story' | 'task' | 'subtask';
 export type BacklogStatus = 'suggested' | 'active' | 'done';
 
-/** One node of `GET /api/v1/projects/{id}/backlog` (epics at the top). */
-export interface BacklogItem {
-  id: string;
+/** One node of `GET /api/v1/projects/{id}/backlog` (`BacklogItemOut`, epics at the top). */
+export interface BacklogItem
+  extends Omit<Schemas['BacklogItemOut'], 'kind' | 'status' | 'details' | 'position' | 'children'> {
   kind: BacklogKind;
-  title: string;
-  description: string;
   status: BacklogStatus;
   details: Record<string, unknown> | null;
   position?: number;
   children: BacklogItem[];
 }
 
-/** One entry of `GET /api/v1/commits?project_id=`. */
+/** One entry of `GET /api/v1/commits?project_id=` (the server declares a free-form object). */
 export interface Commit {
   id: string;
   project_id: string;
@@ -187,7 +164,7 @@ export interface Commit {
   job_id: string | null;
 }
 
-/** One entry of `GET /api/v1/stacks`. */
+/** One entry of `GET /api/v1/stacks` (the server declares a free-form object). */
 export interface Stack {
   id: string;
   name: string;
