@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from typing import Any
 
+import httpx
 from typer.testing import CliRunner, Result
 
-from orbit.cli.jobs import parse_sse
+from orbit.cli.jobs import follow_stream, job_from_json, parse_sse
 from orbit.cli.main import build_app
-from orbit.jobs import SQLStore
+from orbit.cli.render import JobProgress
+from orbit.jobs import JobStatus, SQLStore
 from tests.conftest import wait_until
 from tests.integration.test_sse import LiveServer, free_port, make_app, running_job
 
@@ -92,3 +95,53 @@ def test_parse_sse_follows_the_format() -> None:
     assert [(e.event, e.id) for e in events] == [("progress", "7"), ("end", None)]
     assert json.loads(events[0].data) == {"percent": 5, "message": None}
     assert events[1].data == "{}"
+
+
+def test_watch_resumes_after_a_dropped_stream_with_last_event_id() -> None:
+    """The first stream breaks off after event 3; the next request resumes after it."""
+    job_id = uuid.uuid4()
+    job_json = {
+        "id": str(job_id),
+        "job_type": "t",
+        "status": "running",
+        "progress_percent": None,
+        "progress_message": None,
+        "created_at": "2026-01-01T00:00:00Z",
+        "started_at": "2026-01-01T00:00:00Z",
+        "completed_at": None,
+        "result": None,
+        "error": None,
+        "input_data": {},
+        "project_id": None,
+        "interview_id": None,
+        "parent_id": None,
+        "attempts": 1,
+        "max_attempts": 3,
+        "priority": 0,
+        "run_at": "2026-01-01T00:00:00Z",
+        "timeout_seconds": None,
+        "cancel_requested_at": None,
+        "worker_id": "w",
+        "version": 2,
+        "updated_at": "2026-01-01T00:00:00Z",
+    }
+    done = {**job_json, "status": "completed", "result": {"ok": True}, "version": 4}
+    progress = json.dumps({"percent": 50, "message": "half"})
+    streams = [  # the first one breaks off inside event 4
+        f"id: 2\nevent: snapshot\ndata: {json.dumps(job_json)}\n\n"
+        f"id: 3\nevent: progress\ndata: {progress}\n\nid: 4\nevent: sta",
+        'id: 4\nevent: status\ndata: {"status": "completed"}\n\nevent: end\ndata: {}\n\n',
+    ]
+    seen: list[str | None] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/events"):
+            seen.append(request.headers.get("last-event-id"))
+            return httpx.Response(200, text=streams[len(seen) - 1])
+        return httpx.Response(200, json=done if seen else job_json)
+
+    with httpx.Client(base_url="http://orbit", transport=httpx.MockTransport(handle)) as http:
+        view = JobProgress(job_from_json(job_json))
+        final = follow_stream(http, job_id, view)
+    assert seen == [None, "3"]
+    assert final.status is JobStatus.COMPLETED and final.result == {"ok": True}

@@ -303,7 +303,7 @@ def follow_stream(http: httpx.Client, job_id: uuid.UUID, view: JobProgress) -> J
         try:
             with http.stream("GET", f"/api/v1/jobs/{job_id}/events", headers=headers) as response:
                 if response.status_code == 204:  # finished, and we have seen everything
-                    break
+                    return _server_job(http, job_id)
                 _check(response)
                 for event in parse_sse(response.iter_lines()):
                     failures = 0
@@ -311,12 +311,13 @@ def follow_stream(http: httpx.Client, job_id: uuid.UUID, view: JobProgress) -> J
                     if event.event == "end":
                         return _server_job(http, job_id)
                     _apply(view, job_id, event)
+            problem = "the stream ended early"
         except httpx.TransportError as exc:
-            failures += 1
-            if failures > STREAM_RETRIES:
-                raise ServerUnavailable(str(exc) or type(exc).__name__) from None
-            time.sleep(min(0.2 * 2**failures, 5.0))
-    return _server_job(http, job_id)
+            problem = str(exc) or type(exc).__name__
+        failures += 1  # reset by any event: only connections that bring nothing count
+        if failures > STREAM_RETRIES:
+            raise ServerUnavailable(problem)
+        time.sleep(min(0.1 * 2**failures, 5.0))
 
 
 def _watch_server(url: str, token: str | None, job_id: uuid.UUID) -> Job:

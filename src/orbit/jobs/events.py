@@ -234,6 +234,7 @@ class EventHub:
             # twice): asyncio primitives belong to one loop, so start afresh.
             self._loop = loop
             self._ready, self._poked = asyncio.Event(), asyncio.Event()
+            self._poke_pending = False
             self._running = False
             self._generation += 1
         if self._running:
@@ -265,10 +266,13 @@ class EventHub:
             while self._keep_running(generation):
                 try:
                     await source(generation)
-                except (OSError, psycopg.Error, sqlite3.Error) as exc:
+                except Exception as exc:  # keep listening whatever happened; say what it was
                     if generation == self._generation:
                         self._ready.clear()
-                    log.warning("event listener failed (%s); restarting", exc)
+                    expected = isinstance(exc, OSError | psycopg.Error | sqlite3.Error)
+                    log.warning(
+                        "event listener failed (%s); restarting", exc, exc_info=not expected
+                    )
                     await asyncio.sleep(RECONNECT_SECONDS)
         finally:
             if generation == self._generation:
