@@ -271,3 +271,31 @@ def test_an_unavailable_ai_is_retried_by_the_job(
     assert {t["attempt"] for t in tokens} == {2}
     messages = read_interview(remote_client, interview["id"])["messages"]
     assert [m["content"] for m in messages[1:]] == ["Meals", "Who uses it?"]
+
+
+def test_concurrent_appends_to_one_interview_take_turns(app_client: TestClient) -> None:
+    import threading
+
+    from orbit.planning.interview_data import append_messages
+
+    project = app_client.post("/api/v1/projects", json={"name": "Race"}).json()
+    interview = app_client.post("/api/v1/interviews", json={"project_id": project["id"]}).json()
+    engine = app_client.app.state.planning.engine  # type: ignore[attr-defined]
+    errors: list[BaseException] = []
+
+    def append(n: int) -> None:
+        try:
+            with engine.begin() as conn:
+                append_messages(conn, uuid.UUID(interview["id"]), [("user", f"answer {n}")])
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=append, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    messages = app_client.get(f"/api/v1/interviews/{interview['id']}").json()["messages"]
+    assert len(messages) == 9
+    assert sorted(m["content"] for m in messages[1:]) == sorted(f"answer {n}" for n in range(8))

@@ -128,6 +128,12 @@ def append_messages(
     job_id: uuid.UUID | None = None,
 ) -> list[dict[str, Any]]:
     """Append ``(role, content)`` messages after the interview's last one; returns them."""
+    # Lock the interview row so two appends to one interview (the synchronous route and a
+    # job, say) take turns instead of both picking the next position (PostgreSQL; SQLite
+    # write transactions are serial already and ignore FOR UPDATE).
+    conn.execute(
+        sa.select(interviews.c.id).where(interviews.c.id == interview_id).with_for_update()
+    )
     last = conn.execute(
         sa.select(sa.func.max(interview_messages.c.position)).where(
             interview_messages.c.interview_id == interview_id
