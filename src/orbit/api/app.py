@@ -23,6 +23,7 @@ from fastapi.telemetry import TelemetryConfig
 
 from orbit.api.web import mount_web
 from orbit.jobs import JobRegistry
+from orbit.jobs.events import EventHub
 from orbit.jobs.http import (
     BearerTokenMiddleware,
     BodyLimitMiddleware,
@@ -69,6 +70,9 @@ def create_app(settings: Settings, registry: JobRegistry | None = None) -> FastA
             if worker_task is not None:
                 app.state.worker.stop()
                 await worker_task
+            hub = getattr(app.state, "events", None)
+            if isinstance(hub, EventHub):  # created by the first event stream, if any
+                await hub.close()
             await runtime.aclose()
 
     # FastAPI's native OpenTelemetry instrumentation costs a noticeable share of each
