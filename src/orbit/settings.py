@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     reap_seconds: float = Field(5.0, gt=0)
     retention_seconds: float = Field(86_400.0, ge=0)
     shutdown_grace_seconds: float = Field(30.0, ge=0)
+    sse_keepalive_seconds: float = Field(15.0, gt=0)
 
     ai_provider: str = "offline"
     ai_model: str | None = None

@@ -27,6 +27,7 @@ from orbit.jobs.events import EventHub
 from orbit.jobs.http import (
     BearerTokenMiddleware,
     BodyLimitMiddleware,
+    StreamOptions,
     install_problem_handlers,
     jobs_router,
 )
@@ -81,6 +82,7 @@ def create_app(settings: Settings, registry: JobRegistry | None = None) -> FastA
     telemetry = TelemetryConfig(tracing=on, metrics=on, logs=on, operation_spans=on)
     app = FastAPI(title="Orbit", version="0.1.0", lifespan=lifespan, telemetry=telemetry)
     app.state.settings = settings
+    app.state.event_streams = StreamOptions(keepalive_seconds=settings.sse_keepalive_seconds)
 
     install_problem_handlers(app)
 
