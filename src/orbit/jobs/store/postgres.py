@@ -28,10 +28,10 @@ from psycopg.types.json import Jsonb
 from sqlalchemy.engine import Connection, Engine
 
 from orbit.jobs.models import Lease, Outcome
+from orbit.jobs.store.dialect import Dialect
 from orbit.jobs.store.outcomes import outcome_params, outcome_payload
 from orbit.jobs.store.rows import NEW_EVENT_COLUMNS, NEW_JOB_COLUMNS
 from orbit.jobs.store.schema import jobs
-from orbit.jobs.store.sql import Dialect
 from orbit.jobs.store.wakeup import Wakeup
 
 CHANNEL = "orbit_jobs"

@@ -26,8 +26,8 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
+from orbit.jobs.store.dialect import Dialect
 from orbit.jobs.store.rows import NEW_EVENT_COLUMNS, NEW_JOB_COLUMNS
-from orbit.jobs.store.sql import Dialect
 from orbit.jobs.store.sqlite_writes import BUSY_TIMEOUT_MS, QueuedWriteConnection, write_lock
 from orbit.jobs.store.wakeup import Wakeup
 

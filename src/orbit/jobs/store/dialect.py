@@ -1,0 +1,102 @@
+"""The seam between the shared SQL store and each database: ``Dialect``'s hooks.
+
+The defaults suit any SQL database SQLAlchemy speaks; ``sqlite.py`` and ``postgres.py``
+override what their database does better (single-statement writes, COPY, NOTIFY, …).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from orbit.jobs.models import Lease, Outcome
+from orbit.jobs.store.outcomes import PROGRESS, insert_events, record_outcome
+from orbit.jobs.store.rows import JOB_COLUMNS, event_row
+from orbit.jobs.store.schema import jobs
+from orbit.jobs.store.wakeup import Wakeup
+
+
+class Dialect:
+    """Per-database behaviour; the defaults suit any SQL database SQLAlchemy speaks."""
+
+    name = "generic"
+    commit_ordered_ids = True
+    """Whether ``job_events.id`` values become visible in increasing order (one writer at a
+    time); PostgreSQL allocates ids before commit, so a smaller id can appear later."""
+
+    def insert_events(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
+        """Append event rows inside the caller's transaction (and announce them)."""
+        insert_events(conn, rows)
+
+    def after_enqueue(self, conn: Connection) -> None:
+        """Called inside a transaction that made jobs runnable (e.g. to send a NOTIFY)."""
+
+    def is_unique_violation(self, exc: sa.exc.IntegrityError) -> bool:
+        """Tell whether ``exc`` is a unique-constraint violation."""
+        return True
+
+    def wakeup(self, engine: Engine, fallback_seconds: float) -> Wakeup:
+        """A source of "there may be new work" signals from other processes."""
+        return Wakeup(fallback_seconds)
+
+    def close(self) -> None:
+        """Release anything the dialect opened beside the main engine."""
+
+    def insert_job(
+        self, engine: Engine, values: dict[str, Any], event: dict[str, Any]
+    ) -> sa.Row[Any]:
+        """Insert one job with its first event, and announce it; returns the full row."""
+        with engine.begin() as conn:
+            row = conn.execute(sa.insert(jobs).values(values).returning(*JOB_COLUMNS)).one()
+            insert_events(conn, [event])
+            self.after_enqueue(conn)
+        return row
+
+    def insert_jobs(
+        self, conn: Connection, rows: list[dict[str, Any]], events: list[dict[str, Any]]
+    ) -> None:
+        """Insert many new jobs and their first events inside the caller's transaction."""
+        conn.execute(sa.insert(jobs), rows)
+        insert_events(conn, events)
+
+    def write_progress(
+        self,
+        engine: Engine,
+        lease: Lease,
+        percent: float | None,
+        message: str | None,
+        now: dt.datetime,
+    ) -> int | None:
+        """Record progress under ``lease``; the new version, or None when the lease is lost."""
+        with engine.begin() as conn:
+            version = conn.execute(
+                PROGRESS,
+                {
+                    "p_id": lease.job_id,
+                    "p_token": lease.token,
+                    "p_percent": percent,
+                    "p_message": message,
+                    "p_now": now,
+                },
+            ).scalar()
+            if version is not None:
+                payload = {"percent": percent, "message": message}
+                insert_events(conn, [event_row(lease.job_id, version, "progress", payload, now)])
+        return version
+
+    def record_outcomes(
+        self, conn: Connection, outcomes: Sequence[Outcome], now: dt.datetime
+    ) -> set[uuid.UUID]:
+        """Record finished jobs; returns the ids whose lease was lost (nothing written)."""
+        recorded = [record_outcome(conn, o, now) for o in outcomes]
+        insert_events(conn, [row for row in recorded if row is not None])
+        return {o.lease.job_id for o, row in zip(outcomes, recorded, strict=True) if row is None}
+
+    def snapshot_engine(self, engine: Engine) -> Engine:
+        """The engine for reads that must see one consistent snapshot across statements."""
+        return engine
