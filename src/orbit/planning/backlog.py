@@ -25,8 +25,7 @@ from orbit.planning.backlog_data import load_item
 from orbit.planning.backlog_jobs import JOB_TYPE, generate_backlog
 from orbit.planning.deps import ServicesDep
 from orbit.planning.interview_data import load_context
-from orbit.planning.projects import reading
-from orbit.planning.records import conflict
+from orbit.planning.records import conflict, reading
 from orbit.planning.services import PlanningServices
 
 router = APIRouter(tags=["backlog"])

@@ -36,7 +36,8 @@ from orbit.jobs.http import Problem
 from orbit.planning.backlog_data import insert_items, load_item
 from orbit.planning.interview_ai import ai_job_errors, missing_as_failure
 from orbit.planning.interview_data import InterviewContext, load_context
-from orbit.planning.projects import load_project, project_idea, reading
+from orbit.planning.projects import load_project, project_idea
+from orbit.planning.records import reading
 from orbit.planning.services import PlanningServices
 
 JOB_TYPE = "backlog_generation"

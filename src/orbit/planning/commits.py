@@ -24,7 +24,7 @@ from orbit.jobs import Fail, JobContext, JobRegistry
 from orbit.jobs.http import ClientDep, IdempotencyKeyDep, accepted
 from orbit.planning import task_data
 from orbit.planning.deps import ServicesDep
-from orbit.planning.records import conflict, new_id, one_or_none, utcnow
+from orbit.planning.records import conflict, new_id, one_or_none, reading, utcnow
 from orbit.planning.schema import backlog_items, commits, projects
 from orbit.planning.services import PlanningServices
 from orbit.planning.task_jobs import parse_id
@@ -54,7 +54,7 @@ def auto_generate(
     """Write a commit message for a task from its latest execution (a job)."""
     if job := task_data.job_for_key(client, key):
         return accepted(job)
-    with task_data.reading(services.engine) as conn:
+    with reading(services.engine) as conn:
         item = task_data.load_item(conn, task_id)
         execution = task_data.latest_execution(conn, task_id)
     if execution is None:
@@ -81,7 +81,7 @@ def generate_manual(
     """Write a commit message for a described change and optional diff (a job)."""
     if job := task_data.job_for_key(client, key):
         return accepted(job)
-    with task_data.reading(services.engine) as conn:
+    with reading(services.engine) as conn:
         task_data.load_project(conn, project_id)
     job = client.enqueue(
         "commit_generation",
@@ -103,7 +103,7 @@ def list_commits(
         .where(commits.c.project_id == project_id)
         .order_by(commits.c.created_at.desc(), commits.c.id.desc())
     )
-    with task_data.reading(services.engine) as conn:
+    with reading(services.engine) as conn:
         task_data.load_project(conn, project_id)
         return [dict(row._mapping) for row in conn.execute(stmt)]
 
@@ -118,7 +118,7 @@ def first_paragraph(text: str) -> str:
 
 def task_source(engine: Engine, task_id: uuid.UUID) -> dict[str, Any]:
     """The prompt's material for an executed task; ``Fail`` if it is gone or unexecuted."""
-    with task_data.reading(engine) as conn:
+    with reading(engine) as conn:
         item = one_or_none(conn, backlog_items, task_id)
         execution = task_data.latest_execution(conn, task_id) if item else None
     if item is None or execution is None:
@@ -136,7 +136,7 @@ def manual_source(
     engine: Engine, project_id: uuid.UUID, description: str, diff: str
 ) -> dict[str, Any]:
     """The prompt's material for a described change; ``Fail`` if the project is gone."""
-    with task_data.reading(engine) as conn:
+    with reading(engine) as conn:
         if one_or_none(conn, projects, project_id) is None:
             raise Fail(f"project {project_id} not found")
     return {

@@ -39,7 +39,8 @@ from orbit.planning.interview_data import (
     message_view,
     messages_of,
 )
-from orbit.planning.projects import load_project, project_idea, reading
+from orbit.planning.projects import load_project, project_idea
+from orbit.planning.records import reading
 from orbit.planning.services import PlanningServices
 
 router = APIRouter(tags=["interviews"])

@@ -9,8 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -20,7 +18,7 @@ from sqlalchemy.engine import Connection
 
 from orbit.jobs import JobRegistry
 from orbit.planning.deps import ServicesDep
-from orbit.planning.records import new_id, one_or_404, utcnow
+from orbit.planning.records import new_id, one_or_404, reading, utcnow
 from orbit.planning.schema import backlog_items, projects
 from orbit.planning.services import PlanningServices
 
@@ -58,13 +56,6 @@ class BacklogItemOut(BaseModel):
     details: Any
     position: int
     children: list[BacklogItemOut] = Field(default_factory=list)
-
-
-@contextmanager
-def reading(engine: sa.Engine) -> Iterator[Connection]:
-    """A read-only connection (on SQLite it does not take the write lock)."""
-    with engine.execution_options(orbit_readonly=True).connect() as conn:
-        yield conn
 
 
 def load_project(conn: Connection, project_id: uuid.UUID) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from orbit.jobs.http import ClientDep, IdempotencyKeyDep, accepted
 from orbit.planning import task_data
 from orbit.planning.deps import ServicesDep
 from orbit.planning.provisioning_workspace import init_repository, write_scaffold
-from orbit.planning.records import conflict, new_id, one_or_none, utcnow
+from orbit.planning.records import conflict, new_id, one_or_none, reading, utcnow
 from orbit.planning.schema import projects, workspaces
 from orbit.planning.services import PlanningServices
 from orbit.planning.stacks import STACKS
@@ -90,7 +90,7 @@ def provision(
     """Create the project's workspace: scaffold files and a git repository (a job)."""
     if job := task_data.job_for_key(client, key):
         return accepted(job)
-    with task_data.reading(services.engine) as conn:
+    with reading(services.engine) as conn:
         task_data.load_project(conn, project_id)
         workspace = workspace_of(conn, project_id)
     check_stack(workspace["stack"] if workspace else None, body.stack, project_id)
@@ -110,7 +110,7 @@ def provision(
 
 def project_name(engine: Engine, project_id: uuid.UUID) -> str:
     """The project's name; ``Fail`` when it does not exist."""
-    with task_data.reading(engine) as conn:
+    with reading(engine) as conn:
         project = one_or_none(conn, projects, project_id)
     if project is None:
         raise Fail(f"project {project_id} not found")

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from orbit.jobs.http import Problem
+from orbit.jobs.store import read_only
+
+
+@contextlib.contextmanager
+def reading(engine: sa.Engine) -> Iterator[Connection]:
+    """A read-only connection (on SQLite it does not queue behind writers)."""
+    with read_only(engine).connect() as conn:
+        yield conn
 
 
 def utcnow() -> dt.datetime:

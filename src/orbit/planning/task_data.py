@@ -8,12 +8,10 @@ thread pool, job handlers through ``asyncio.to_thread`` or inside ``ctx.step``. 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
 from orbit.jobs import Job, JobClient
 from orbit.planning.records import conflict, new_id, one_or_404, utcnow
@@ -22,13 +20,6 @@ from orbit.planning.schema import backlog_items, projects, task_executions
 EXECUTABLE_KINDS = ("task", "subtask")
 ITEM_FIELDS = ("id", "project_id", "kind", "title", "description", "status", "details")
 EXECUTION_FIELDS = ("id", "output", "model", "tokens_in", "tokens_out", "created_at", "job_id")
-
-
-@contextmanager
-def reading(engine: Engine) -> Iterator[Connection]:
-    """A read-only connection (on SQLite it does not queue behind writers)."""
-    with engine.execution_options(orbit_readonly=True).connect() as conn:
-        yield conn
 
 
 def item_view(row: dict[str, Any]) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 from orbit.ai import ActivationDetails, CallRecord, CallRecorder, ExecutionResult, render_prompt
 from orbit.jobs import Fail, JobContext
 from orbit.planning import task_data
-from orbit.planning.records import one_or_none, utcnow
+from orbit.planning.records import one_or_none, reading, utcnow
 from orbit.planning.schema import backlog_items, projects
 from orbit.planning.services import PlanningServices
 
@@ -44,7 +44,7 @@ def brief(row: dict[str, Any] | None) -> dict[str, Any]:
 
 def load_subject(engine: Engine, item_id: uuid.UUID) -> dict[str, Any]:
     """The item, its parent and its project, read in one transaction; ``Fail`` if missing."""
-    with task_data.reading(engine) as conn:
+    with reading(engine) as conn:
         item = one_or_none(conn, backlog_items, item_id)
         if item is None:
             raise Fail(f"backlog item {item_id} not found")

@@ -17,7 +17,7 @@ from orbit.jobs import JobContext, JobRegistry
 from orbit.jobs.http import ClientDep, IdempotencyKeyDep, accepted
 from orbit.planning import task_batch, task_data, task_jobs
 from orbit.planning.deps import ServicesDep
-from orbit.planning.records import conflict
+from orbit.planning.records import conflict, reading
 from orbit.planning.schema import KINDS
 from orbit.planning.services import PlanningServices
 
@@ -33,7 +33,7 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 @router.get("/{item_id}", responses={404: PROBLEMS[404]})
 def get_task(item_id: uuid.UUID, services: ServicesDep) -> dict[str, Any]:
     """A backlog item of any kind with its children and its executions (newest first)."""
-    with task_data.reading(services.engine) as conn:
+    with reading(services.engine) as conn:
         return task_data.item_detail(conn, item_id)
 
 
@@ -44,7 +44,7 @@ def activate(
     """Fill in a suggested item's details with the AI and make it active (a job)."""
     if job := task_data.job_for_key(client, key):
         return accepted(job)
-    with task_data.reading(services.engine) as conn:
+    with reading(services.engine) as conn:
         item = task_data.load_item(conn, item_id)
     task_data.check_activatable(item)
     job = client.enqueue(
@@ -63,7 +63,7 @@ def execute(
     """Execute an active task or subtask with the AI (a job)."""
     if job := task_data.job_for_key(client, key):
         return accepted(job)
-    with task_data.reading(services.engine) as conn:
+    with reading(services.engine) as conn:
         item = task_data.load_item(conn, item_id)
     task_data.check_executable(item)
     job = client.enqueue(
@@ -82,7 +82,7 @@ def execute_all(
     """Execute every active, never executed task of the project (a parent job)."""
     if job := task_data.job_for_key(client, key):
         return accepted(job)
-    with task_data.reading(services.engine) as conn:
+    with reading(services.engine) as conn:
         task_data.load_project(conn, project_id)
         waiting = task_data.pending_tasks(conn, project_id)
     if not waiting:

@@ -10,11 +10,11 @@ import sqlalchemy as sa
 
 from orbit.jobs.clock import Clock
 from orbit.jobs.errors import ConfigurationError
-from orbit.jobs.store.dialect import Dialect
+from orbit.jobs.store.dialect import Dialect, read_only
 from orbit.jobs.store.reclaim import ReclaimReport
 from orbit.jobs.store.sql import SQLStore
 
-__all__ = ["Dialect", "ReclaimReport", "SQLStore", "open_store", "parse_url"]
+__all__ = ["Dialect", "ReclaimReport", "SQLStore", "open_store", "parse_url", "read_only"]
 
 
 def parse_url(url: str) -> sa.URL:

@@ -20,6 +20,14 @@ from orbit.jobs.store.rows import JOB_COLUMNS, event_row
 from orbit.jobs.store.schema import jobs
 from orbit.jobs.store.wakeup import Wakeup
 
+READ_ONLY_OPTION = "orbit_readonly"
+
+
+def read_only(engine: Engine) -> Engine:
+    """The same engine (and pool) for reads: on SQLite its transactions start with a plain
+    ``BEGIN`` and never queue behind writers."""
+    return engine.execution_options(**{READ_ONLY_OPTION: True})
+
 
 class Dialect:
     """Per-database behaviour; the defaults suit any SQL database SQLAlchemy speaks."""

@@ -31,7 +31,7 @@ from orbit.jobs.clock import Clock, SystemClock
 from orbit.jobs.errors import InvalidTransition, JobNotFound, LeaseLost
 from orbit.jobs.models import JSON, Job, JobEvent, JobFilter, JobPage, JobSpec, Lease, Outcome
 from orbit.jobs.states import RETRYABLE, TERMINAL, JobStatus
-from orbit.jobs.store.dialect import Dialect
+from orbit.jobs.store.dialect import Dialect, read_only
 from orbit.jobs.store.log import LogRead, ProjectSnapshot, read_log, read_project_snapshot
 from orbit.jobs.store.outcomes import BUMP
 from orbit.jobs.store.reclaim import ReclaimReport, reclaim_statements
@@ -63,7 +63,7 @@ class SQLStore:
         self.engine = engine
         self.dialect = dialect
         self.clock: Clock = clock or SystemClock()
-        self._read_engine = engine.execution_options(orbit_readonly=True)
+        self._read_engine = read_only(engine)
         self._enqueue_listeners: list[Callable[[], None]] = []
         self._event_listeners: list[Callable[[], None]] = []
 

@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
-from orbit.jobs.store.dialect import Dialect
+from orbit.jobs.store.dialect import READ_ONLY_OPTION, Dialect
 from orbit.jobs.store.rows import NEW_EVENT_COLUMNS, NEW_JOB_COLUMNS
 from orbit.jobs.store.sqlite_writes import BUSY_TIMEOUT_MS, QueuedWriteConnection, write_lock
 from orbit.jobs.store.wakeup import Wakeup
@@ -67,7 +67,7 @@ def create_sqlite_engine(url: sa.URL) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        if conn.get_execution_options().get("orbit_readonly", False):
+        if conn.get_execution_options().get(READ_ONLY_OPTION, False):
             conn.exec_driver_sql("BEGIN")
             return
         dbapi_conn = conn.connection.dbapi_connection
