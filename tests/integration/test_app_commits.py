@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from orbit.jobs import SQLStore
-from orbit.planning.commits import generate_commit
+from orbit.planning.commits.handlers import generate_commit
 from orbit.planning.schema import ai_calls, commits
 from orbit.planning.services import PlanningServices
 from tests.integration.conftest import app_settings

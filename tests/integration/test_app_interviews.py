@@ -276,7 +276,7 @@ def test_an_unavailable_ai_is_retried_by_the_job(
 def test_concurrent_appends_to_one_interview_take_turns(app_client: TestClient) -> None:
     import threading
 
-    from orbit.planning.interview_data import append_messages
+    from orbit.planning.interviews.data import append_messages
 
     project = app_client.post("/api/v1/projects", json={"name": "Race"}).json()
     interview = app_client.post("/api/v1/interviews", json={"project_id": project["id"]}).json()

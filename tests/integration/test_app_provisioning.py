@@ -15,10 +15,10 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from orbit.jobs import JobFilter, SQLStore
-from orbit.planning.provisioning import provision_project
+from orbit.planning.provisioning.handlers import provision_project
+from orbit.planning.provisioning.stacks import STACKS
 from orbit.planning.schema import workspaces
 from orbit.planning.services import PlanningServices
-from orbit.planning.stacks import STACKS
 from tests.integration.conftest import app_settings, poll_job
 from tests.integration.test_app_tasks import (
     assert_problem,

@@ -16,10 +16,10 @@ from fastapi.testclient import TestClient
 
 from orbit.api import create_app
 from orbit.jobs import Fail, Job, JobClient, JobContext, JobFilter, JobStatus, SQLStore
-from orbit.planning import task_jobs
 from orbit.planning.schema import ai_calls, backlog_items, projects, task_executions
 from orbit.planning.services import PlanningServices
-from orbit.planning.task_batch import BatchProgress, summarise
+from orbit.planning.tasks import handlers as task_handlers
+from orbit.planning.tasks.batch import BatchProgress, summarise
 from tests.conftest import wait_until
 from tests.integration.conftest import app_settings, poll_job, progress_messages
 
@@ -441,8 +441,8 @@ async def test_a_rerun_execution_returns_the_saved_execution(
         store.engine, seed_project(store.engine), "task", "Recipe API", status="active"
     )
     ctx = claimed(store, "task_execution", {"task_id": str(task)})
-    first = await task_jobs.execute_task(ctx, services, str(task))
-    again = await task_jobs.execute_task(rerun(ctx, store), services, str(task))
+    first = await task_handlers.execute_task(ctx, services, str(task))
+    again = await task_handlers.execute_task(rerun(ctx, store), services, str(task))
     assert again == first
     assert execution_count(store.engine, task) == 1
 
@@ -452,14 +452,14 @@ async def test_a_rerun_activation_returns_the_activated_item(
 ) -> None:
     story = seed_item(store.engine, seed_project(store.engine), "story", "Save recipes")
     ctx = claimed(store, "story_activation", {"item_id": str(story)})
-    first = await task_jobs.activate_item(ctx, services, str(story))
+    first = await task_handlers.activate_item(ctx, services, str(story))
     assert first["status"] == "active"
     # The item is no longer suggested, yet the re-run completes with the saved result.
-    assert await task_jobs.activate_item(rerun(ctx, store), services, str(story)) == first
+    assert await task_handlers.activate_item(rerun(ctx, store), services, str(story)) == first
     # A different job for the same item is refused: it is not suggested any more.
     other = claimed(store, "story_activation", {"item_id": str(story)})
     with pytest.raises(Fail, match="is active; only suggested items can be activated"):
-        await task_jobs.activate_item(other, services, str(story))
+        await task_handlers.activate_item(other, services, str(story))
 
 
 @pytest.fixture

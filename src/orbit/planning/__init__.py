@@ -3,8 +3,8 @@ provisioning. Every AI operation is a job handler registered by ``build_registry
 routes validate, enqueue and answer 202 (``planning_router``).
 """
 
-from orbit.planning.jobs import build_registry
 from orbit.planning.migrate import PLANNING
+from orbit.planning.registry import build_registry
 from orbit.planning.routes import planning_router
 from orbit.planning.services import PlanningServices
 

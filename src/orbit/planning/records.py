@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from orbit.jobs import Fail
 from orbit.jobs.http import Problem
 from orbit.jobs.store import read_only
 
@@ -30,6 +31,14 @@ def utcnow() -> dt.datetime:
 def new_id() -> uuid.UUID:
     """A fresh row id."""
     return uuid.uuid4()
+
+
+def parse_id(value: str, what: str) -> uuid.UUID:
+    """A UUID from job input, or ``Fail`` (bad input never gets better on retry)."""
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise Fail(f"invalid {what} id {value!r}") from None
 
 
 def one_or_none(conn: Connection, table: sa.Table, row_id: uuid.UUID) -> dict[str, Any] | None:

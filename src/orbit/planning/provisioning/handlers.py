@@ -1,9 +1,7 @@
-"""Provisioning: give a project a workspace with a stack's scaffold and a git repository.
+"""The ``project_provisioning`` handler: workspace directory, scaffold, git repository, record.
 
-``GET /stacks`` lists the stacks; ``POST /projects/{id}/provision-async`` enqueues a
-``project_provisioning`` job (202). The job is idempotent: provisioning again with the same
-stack (or a retry after a crash) keeps what exists and adds only what is missing. A project
-is provisioned with one stack; asking for another one is a 409.
+The job is idempotent: provisioning again with the same stack (or a retry after a crash)
+keeps what exists and adds only what is missing.
 """
 
 from __future__ import annotations
@@ -16,96 +14,17 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, field_validator
 from sqlalchemy.engine import Connection, Engine
 
-from orbit.jobs import Fail, JobClient, JobContext, JobFilter, JobRegistry
-from orbit.jobs.http import ClientDep, IdempotencyKeyDep, accepted
-from orbit.planning import task_data
-from orbit.planning.deps import ServicesDep
-from orbit.planning.provisioning_workspace import init_repository, write_scaffold
-from orbit.planning.records import conflict, new_id, one_or_none, reading, utcnow
+from orbit.jobs import Fail, JobContext, JobRegistry
+from orbit.planning.provisioning.data import workspace_of
+from orbit.planning.provisioning.stacks import STACKS
+from orbit.planning.provisioning.workspace import init_repository, write_scaffold
+from orbit.planning.records import new_id, one_or_none, parse_id, reading, utcnow
 from orbit.planning.schema import projects, workspaces
 from orbit.planning.services import PlanningServices
-from orbit.planning.stacks import STACKS
-from orbit.planning.task_jobs import parse_id
-
-router = APIRouter(tags=["provisioning"])
 
 JOB_TYPE = "project_provisioning"
-
-
-class ProvisionRequest(BaseModel):
-    """Which stack to provision the project with."""
-
-    stack: str
-
-    @field_validator("stack")
-    @classmethod
-    def known_stack(cls, value: str) -> str:
-        if value not in STACKS:
-            raise ValueError(f"unknown stack {value!r}; choose one of {', '.join(STACKS)}")
-        return value
-
-
-@router.get("/stacks")
-def list_stacks() -> list[dict[str, Any]]:
-    """The stacks a project can be provisioned with."""
-    return [stack.summary() for stack in STACKS.values()]
-
-
-def workspace_of(conn: Connection, project_id: uuid.UUID) -> dict[str, Any] | None:
-    """The project's workspace row, if it has one."""
-    row = conn.execute(
-        sa.select(workspaces).where(workspaces.c.project_id == project_id)
-    ).one_or_none()
-    return dict(row._mapping) if row else None
-
-
-def stacks_in_flight(client: JobClient, project_id: uuid.UUID) -> set[str]:
-    """The stacks of this project's provisioning jobs that are still pending or running."""
-    page = client.list(JobFilter(project_id=project_id, job_type=JOB_TYPE), limit=20)
-    return {str(job.input_data.get("stack")) for job in page.items if not job.finished}
-
-
-def check_stack(taken: str | None, wanted: str, project_id: uuid.UUID) -> None:
-    """409 when the project has, or is getting, a different stack."""
-    if taken is not None and taken != wanted:
-        raise conflict(
-            f"project {project_id} is provisioned with {taken}; it cannot become {wanted}",
-            "stack-conflict",
-        )
-
-
-@router.post("/projects/{project_id}/provision-async", status_code=202)
-def provision(
-    project_id: uuid.UUID,
-    body: ProvisionRequest,
-    services: ServicesDep,
-    client: ClientDep,
-    key: IdempotencyKeyDep,
-) -> JSONResponse:
-    """Create the project's workspace: scaffold files and a git repository (a job)."""
-    if job := task_data.job_for_key(client, key):
-        return accepted(job)
-    with reading(services.engine) as conn:
-        task_data.load_project(conn, project_id)
-        workspace = workspace_of(conn, project_id)
-    check_stack(workspace["stack"] if workspace else None, body.stack, project_id)
-    for stack in stacks_in_flight(client, project_id):
-        check_stack(stack, body.stack, project_id)
-    job = client.enqueue(
-        JOB_TYPE,
-        {"project_id": str(project_id), "stack": body.stack},
-        project_id=project_id,
-        idempotency_key=key,
-    )
-    return accepted(job)
-
-
-# -- the job -------------------------------------------------------------------------------
 
 
 def project_name(engine: Engine, project_id: uuid.UUID) -> str:

@@ -25,8 +25,8 @@ from orbit.jobs import (
     JobContext,
     JobStatus,
 )
-from orbit.planning import task_data
-from orbit.planning.task_jobs import parse_id
+from orbit.planning.records import parse_id
+from orbit.planning.tasks import data as task_data
 
 log = logging.getLogger("orbit.planning")
 

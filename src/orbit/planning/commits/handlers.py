@@ -1,114 +1,25 @@
-"""Commits: AI-written commit messages for an executed task or a described change.
-
-``POST /commits/auto-generate/{task_id}`` and ``POST /commits/generate-manual/{project_id}``
-enqueue a ``commit_generation`` job (202); ``GET /commits?project_id=`` lists what they
-saved, newest first.
-"""
+"""The ``commit_generation`` handler: ask the AI for a Conventional Commits message, save it."""
 
 from __future__ import annotations
 
 import asyncio
 import functools
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Query
 from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, StringConstraints
 from sqlalchemy.engine import Connection, Engine
 
 from orbit.ai import CommitMessage, render_prompt
 from orbit.jobs import Fail, JobContext, JobRegistry
-from orbit.jobs.http import ClientDep, IdempotencyKeyDep, accepted
-from orbit.planning import task_data
-from orbit.planning.deps import ServicesDep
-from orbit.planning.records import conflict, new_id, one_or_none, reading, utcnow
+from orbit.planning.records import new_id, one_or_none, parse_id, reading, utcnow
 from orbit.planning.schema import backlog_items, commits, projects
 from orbit.planning.services import PlanningServices
-from orbit.planning.task_jobs import parse_id
-
-router = APIRouter(prefix="/commits", tags=["commits"])
+from orbit.planning.tasks import data as task_data
 
 SAVE_STEP = "save"
-DESCRIPTION_MAX = 5000
-DIFF_MAX = 200_000
 SUBJECT_MAX = 300
-COMMIT_FIELDS = ("id", "project_id", "item_id", "message", "body", "created_at", "job_id")
-
-
-class ManualCommit(BaseModel):
-    """A change described by hand, optionally with its diff."""
-
-    description: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=DESCRIPTION_MAX)
-    ]
-    diff: Annotated[str | None, Field(max_length=DIFF_MAX)] = None
-
-
-@router.post("/auto-generate/{task_id}", status_code=202)
-def auto_generate(
-    task_id: uuid.UUID, services: ServicesDep, client: ClientDep, key: IdempotencyKeyDep
-) -> JSONResponse:
-    """Write a commit message for a task from its latest execution (a job)."""
-    if job := task_data.job_for_key(client, key):
-        return accepted(job)
-    with reading(services.engine) as conn:
-        item = task_data.load_item(conn, task_id)
-        execution = task_data.latest_execution(conn, task_id)
-    if execution is None:
-        raise conflict(
-            f"task {task_id} has no execution yet; execute it first", "task-not-executed"
-        )
-    job = client.enqueue(
-        "commit_generation",
-        {"task_id": str(task_id)},
-        project_id=item["project_id"],
-        idempotency_key=key,
-    )
-    return accepted(job)
-
-
-@router.post("/generate-manual/{project_id}", status_code=202)
-def generate_manual(
-    project_id: uuid.UUID,
-    body: ManualCommit,
-    services: ServicesDep,
-    client: ClientDep,
-    key: IdempotencyKeyDep,
-) -> JSONResponse:
-    """Write a commit message for a described change and optional diff (a job)."""
-    if job := task_data.job_for_key(client, key):
-        return accepted(job)
-    with reading(services.engine) as conn:
-        task_data.load_project(conn, project_id)
-    job = client.enqueue(
-        "commit_generation",
-        {"project_id": str(project_id), "description": body.description, "diff": body.diff or ""},
-        project_id=project_id,
-        idempotency_key=key,
-    )
-    return accepted(job)
-
-
-@router.get("")
-def list_commits(
-    project_id: Annotated[uuid.UUID, Query(description="The project's id.")],
-    services: ServicesDep,
-) -> list[dict[str, Any]]:
-    """The project's commits, newest first."""
-    stmt = (
-        sa.select(*(commits.c[name] for name in COMMIT_FIELDS))
-        .where(commits.c.project_id == project_id)
-        .order_by(commits.c.created_at.desc(), commits.c.id.desc())
-    )
-    with reading(services.engine) as conn:
-        task_data.load_project(conn, project_id)
-        return [dict(row._mapping) for row in conn.execute(stmt)]
-
-
-# -- the job -------------------------------------------------------------------------------
 
 
 def first_paragraph(text: str) -> str:

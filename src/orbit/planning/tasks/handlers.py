@@ -18,21 +18,15 @@ from fastapi.encoders import jsonable_encoder
 from sqlalchemy.engine import Connection, Engine
 
 from orbit.ai import ActivationDetails, CallRecord, CallRecorder, ExecutionResult, render_prompt
-from orbit.jobs import Fail, JobContext
-from orbit.planning import task_data
-from orbit.planning.records import one_or_none, reading, utcnow
-from orbit.planning.schema import backlog_items, projects
+from orbit.jobs import Fail, JobContext, JobRegistry
+from orbit.planning.records import one_or_none, parse_id, reading, utcnow
+from orbit.planning.schema import KINDS, backlog_items, projects
 from orbit.planning.services import PlanningServices
+from orbit.planning.tasks import data as task_data
+from orbit.planning.tasks.batch import execute_batch
 
 SAVE_STEP = "save"
-
-
-def parse_id(value: str, what: str) -> uuid.UUID:
-    """A UUID from job input, or ``Fail`` (bad input never gets better on retry)."""
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise Fail(f"invalid {what} id {value!r}") from None
+ACTIVATION_JOB_TYPES = {kind: f"{kind}_activation" for kind in KINDS}
 
 
 def brief(row: dict[str, Any] | None) -> dict[str, Any]:
@@ -178,3 +172,21 @@ async def execute_task(ctx: JobContext, services: PlanningServices, task_id: str
         saved = await ctx.step(SAVE_STEP, write)
     await ctx.progress(100, "Execution complete")
     return {"success": True, **saved}
+
+
+def register(registry: JobRegistry, services: PlanningServices) -> None:
+    """Register the activation, execution and batch handlers."""
+
+    async def activation(ctx: JobContext, item_id: str) -> Any:
+        return await activate_item(ctx, services, item_id)
+
+    async def task_execution(ctx: JobContext, task_id: str) -> Any:
+        return await execute_task(ctx, services, task_id)
+
+    async def batch_execution(ctx: JobContext, project_id: str) -> Any:
+        return await execute_batch(ctx, project_id)
+
+    for job_type in ACTIVATION_JOB_TYPES.values():
+        registry.job(job_type, max_attempts=3, timeout_seconds=600)(activation)
+    registry.job("task_execution", max_attempts=3, timeout_seconds=600)(task_execution)
+    registry.job("batch_execution", max_attempts=3)(batch_execution)

@@ -1,26 +1,19 @@
-"""Projects: create, list and read projects, and a project's backlog as a tree.
-
-Nothing here runs as a job: these routes are plain reads and writes. The other areas
-load projects through ``load_project`` and read the database through ``reading``.
-"""
+"""Project routes: create, list and read projects, and a project's backlog as a tree."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections import defaultdict
 from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from sqlalchemy.engine import Connection
 
-from orbit.jobs import JobRegistry
 from orbit.planning.deps import ServicesDep
-from orbit.planning.records import new_id, one_or_404, reading, utcnow
-from orbit.planning.schema import backlog_items, projects
-from orbit.planning.services import PlanningServices
+from orbit.planning.projects.data import backlog_tree, load_project
+from orbit.planning.records import new_id, reading, utcnow
+from orbit.planning.schema import projects
 
 router = APIRouter(tags=["projects"])
 
@@ -58,38 +51,6 @@ class BacklogItemOut(BaseModel):
     children: list[BacklogItemOut] = Field(default_factory=list)
 
 
-def load_project(conn: Connection, project_id: uuid.UUID) -> dict[str, Any]:
-    """The project, or a 404 problem."""
-    return one_or_404(conn, projects, project_id, "project")
-
-
-def project_idea(project: dict[str, Any]) -> str:
-    """What the AI is told about the product: the project's name and description."""
-    description = (project.get("description") or "").strip()
-    return f"{project['name']}: {description}" if description else str(project["name"])
-
-
-def backlog_tree(conn: Connection, project_id: uuid.UUID) -> list[dict[str, Any]]:
-    """The project's backlog: top-level items (epics) with their children, by position."""
-    rows = conn.execute(
-        sa.select(backlog_items)
-        .where(backlog_items.c.project_id == project_id)
-        .order_by(backlog_items.c.position, backlog_items.c.created_at, backlog_items.c.id)
-    ).all()
-    children: dict[uuid.UUID | None, list[dict[str, Any]]] = defaultdict(list)
-    for row in rows:
-        children[row.parent_id].append(_item_view(row._mapping))
-    for siblings in children.values():
-        for item in siblings:
-            item["children"] = children.get(item["id"], [])
-    return children.get(None, [])
-
-
-def _item_view(row: Any) -> dict[str, Any]:
-    keys = ("id", "kind", "title", "description", "status", "details", "position")
-    return {key: row[key] for key in keys}
-
-
 @router.post("/projects", status_code=201, response_model=ProjectOut)
 def create_project(body: ProjectIn, services: ServicesDep) -> dict[str, Any]:
     """Create a project."""
@@ -125,7 +86,3 @@ def get_backlog(project_id: uuid.UUID, services: ServicesDep) -> list[dict[str, 
     with reading(services.engine) as conn:
         load_project(conn, project_id)
         return backlog_tree(conn, project_id)
-
-
-def register(registry: JobRegistry, services: PlanningServices) -> None:
-    """Projects have no job handlers: every project operation is a quick database write."""

@@ -31,16 +31,17 @@ from pydantic import BaseModel
 from sqlalchemy.engine import Connection
 
 from orbit.ai import EpicDraft, StoriesDraft, TasksDraft, render_prompt
-from orbit.jobs import Fail, JobContext
+from orbit.jobs import Fail, JobContext, JobRegistry
 from orbit.jobs.http import Problem
-from orbit.planning.backlog_data import insert_items, load_item
-from orbit.planning.interview_ai import ai_job_errors, missing_as_failure
-from orbit.planning.interview_data import InterviewContext, load_context
-from orbit.planning.projects import load_project, project_idea
+from orbit.planning.ai_errors import ai_job_errors, missing_as_failure
+from orbit.planning.backlog.data import insert_items, load_item
+from orbit.planning.interviews.data import InterviewContext, load_context
+from orbit.planning.projects.data import load_project, project_idea
 from orbit.planning.records import reading
 from orbit.planning.services import PlanningServices
 
 JOB_TYPE = "backlog_generation"
+TIMEOUT_SECONDS = 3600
 
 SchemaT = TypeVar("SchemaT", bound=BaseModel)
 T = TypeVar("T")
@@ -296,3 +297,11 @@ async def generate_backlog(
     except ValueError:
         raise Fail(f"mode {mode!r} needs {key} (a UUID), got {ids.get(key)!r}") from None
     return await handle(target)
+
+
+def register(registry: JobRegistry, services: PlanningServices) -> None:
+    """Register the ``backlog_generation`` handler, bound to ``services``."""
+
+    @registry.job(JOB_TYPE, max_attempts=3, timeout_seconds=TIMEOUT_SECONDS)
+    async def backlog_generation(ctx: JobContext, mode: str, **ids: str | None) -> dict[str, Any]:
+        return await generate_backlog(ctx, services, mode, ids)

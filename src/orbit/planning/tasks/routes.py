@@ -1,8 +1,6 @@
-"""Tasks: read a backlog item, activate it, execute tasks one by one or a whole project's.
+"""Task routes: read a backlog item, activate it, execute tasks one by one or a project's.
 
-Routes validate and enqueue (202 + the job to poll); the handlers in ``task_jobs`` and
-``task_batch`` do the work. Job types: ``epic_activation``, ``story_activation``,
-``task_activation``, ``subtask_activation``, ``task_execution`` and ``batch_execution``.
+Routes validate and enqueue (202 + the job to poll); ``handlers`` and ``batch`` do the work.
 """
 
 from __future__ import annotations
@@ -13,17 +11,14 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from orbit.jobs import JobContext, JobRegistry
 from orbit.jobs.http import ClientDep, IdempotencyKeyDep, accepted
-from orbit.planning import task_batch, task_data, task_jobs
 from orbit.planning.deps import ServicesDep
 from orbit.planning.records import conflict, reading
-from orbit.planning.schema import KINDS
-from orbit.planning.services import PlanningServices
+from orbit.planning.tasks import data as task_data
+from orbit.planning.tasks.handlers import ACTIVATION_JOB_TYPES
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 
-ACTIVATION_JOB_TYPES = {kind: f"{kind}_activation" for kind in KINDS}
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     404: {"description": "Unknown item or project"},
     409: {"description": "The item's state does not allow it"},
@@ -97,21 +92,3 @@ def execute_all(
         idempotency_key=key,
     )
     return accepted(job)
-
-
-def register(registry: JobRegistry, services: PlanningServices) -> None:
-    """Register the activation, execution and batch handlers."""
-
-    async def activation(ctx: JobContext, item_id: str) -> Any:
-        return await task_jobs.activate_item(ctx, services, item_id)
-
-    async def task_execution(ctx: JobContext, task_id: str) -> Any:
-        return await task_jobs.execute_task(ctx, services, task_id)
-
-    async def batch_execution(ctx: JobContext, project_id: str) -> Any:
-        return await task_batch.execute_batch(ctx, project_id)
-
-    for job_type in ACTIVATION_JOB_TYPES.values():
-        registry.job(job_type, max_attempts=3, timeout_seconds=600)(activation)
-    registry.job("task_execution", max_attempts=3, timeout_seconds=600)(task_execution)
-    registry.job("batch_execution", max_attempts=3)(batch_execution)

@@ -7,7 +7,7 @@
 
 Unknown ids are 404 problems; an interview without answers, or an id of the wrong kind,
 is a 409 problem saying why. Every route honours ``Idempotency-Key``. The handler is in
-``orbit.planning.backlog_jobs``.
+``orbit.planning.backlog.handlers``.
 """
 
 from __future__ import annotations
@@ -18,27 +18,16 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from orbit.jobs import JobContext, JobRegistry
 from orbit.jobs.client import JobClient
 from orbit.jobs.http import ClientDep, IdempotencyKeyDep, accepted, job_location
-from orbit.planning.backlog_data import load_item
-from orbit.planning.backlog_jobs import JOB_TYPE, generate_backlog
+from orbit.planning.backlog.data import load_item
+from orbit.planning.backlog.handlers import JOB_TYPE
 from orbit.planning.deps import ServicesDep
-from orbit.planning.interview_data import load_context
+from orbit.planning.interviews.data import load_context
 from orbit.planning.records import conflict, reading
 from orbit.planning.services import PlanningServices
 
 router = APIRouter(tags=["backlog"])
-
-TIMEOUT_SECONDS = 3600
-
-
-def register(registry: JobRegistry, services: PlanningServices) -> None:
-    """Register the ``backlog_generation`` handler, bound to ``services``."""
-
-    @registry.job(JOB_TYPE, max_attempts=3, timeout_seconds=TIMEOUT_SECONDS)
-    async def backlog_generation(ctx: JobContext, mode: str, **ids: str | None) -> dict[str, Any]:
-        return await generate_backlog(ctx, services, mode, ids)
 
 
 def answered_interview(services: PlanningServices, interview_id: uuid.UUID) -> dict[str, Any]:

@@ -1,13 +1,9 @@
-"""Interviews: the product-discovery conversation, and the ``interview_message`` job.
-
-Routes:
+"""Interview routes.
 
 * ``POST /interviews`` starts an interview; its first question comes from the AI
   (``interview.next_question``) synchronously, as in the seeds.
 * ``GET /interviews/{id}`` reads it with its messages, in order.
-* ``POST /interviews/{id}/send-message-async`` enqueues an ``interview_message`` job and
-  answers 202; the handler streams the AI's reply into the job's log as ``token`` events
-  and saves the user's answer and the reply together, once (``ctx.step("save", ...)``).
+* ``POST /interviews/{id}/send-message-async`` enqueues an ``interview_message`` job (202).
 * ``POST /interviews/{id}/send-message`` does the same work inside the request (200).
 """
 
@@ -15,39 +11,31 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import time
 import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, StringConstraints
-from sqlalchemy.engine import Connection
 
-from orbit.ai import InterviewReply, Prompt, Provider, render_prompt
-from orbit.jobs import Fail, JobContext, JobRegistry
+from orbit.ai import InterviewReply, render_prompt
 from orbit.jobs.http import ClientDep, IdempotencyKeyDep, accepted
+from orbit.planning.ai_errors import ai_http_errors
 from orbit.planning.deps import ServicesDep
-from orbit.planning.interview_ai import ai_http_errors, ai_job_errors, missing_as_failure
-from orbit.planning.interview_data import (
-    InterviewContext,
+from orbit.planning.interviews.data import (
     append_messages,
     create_interview,
     interview_view,
-    load_context,
     load_interview,
     message_view,
     messages_of,
 )
-from orbit.planning.projects import load_project, project_idea
+from orbit.planning.interviews.handlers import JOB_TYPE, next_question_prompt, read_context
+from orbit.planning.projects.data import load_project, project_idea
 from orbit.planning.records import reading
-from orbit.planning.services import PlanningServices
 
 router = APIRouter(tags=["interviews"])
 
-JOB_TYPE = "interview_message"
-SAVE_STEP = "save"
-TOKEN_FLUSH_SECONDS = 0.05
 MAX_MESSAGE_CHARS = 20_000
 ACCEPTED_MESSAGE = "Job created successfully. Poll GET /api/v1/jobs/{job_id} for result."
 
@@ -84,79 +72,6 @@ class InterviewOut(BaseModel):
     project_id: uuid.UUID
     created_at: dt.datetime
     messages: list[MessageOut]
-
-
-# -- helpers ------------------------------------------------------------------------------
-
-
-def next_question_prompt(context: InterviewContext, answer: str | None = None) -> Prompt:
-    """The interviewer prompt for the conversation so far (plus ``answer``)."""
-    return render_prompt("interview.next_question", **context.prompt_variables(answer))
-
-
-def read_context(services: PlanningServices, interview_id: uuid.UUID) -> InterviewContext:
-    """The interview with its project and messages (404 problem if unknown)."""
-    with reading(services.engine) as conn:
-        return load_context(conn, interview_id)
-
-
-async def stream_reply(ctx: JobContext, ai: Provider, prompt: Prompt) -> str:
-    """Stream the AI's reply, appending it to the job's log as batched ``token`` events."""
-    parts: list[str] = []
-    batch: list[str] = []
-    flushed = time.monotonic()
-    async with ai.stream(prompt) as stream:
-        async for delta in stream:
-            parts.append(delta)
-            batch.append(delta)
-            if time.monotonic() - flushed >= TOKEN_FLUSH_SECONDS:
-                await ctx.emit("token", {"text": "".join(batch), "attempt": ctx.attempt})
-                batch.clear()
-                flushed = time.monotonic()
-    if batch:
-        await ctx.emit("token", {"text": "".join(batch), "attempt": ctx.attempt})
-    return "".join(parts)
-
-
-# -- the job ------------------------------------------------------------------------------
-
-
-async def answer_message(
-    ctx: JobContext, services: PlanningServices, interview_id: uuid.UUID, message: str
-) -> dict[str, Any]:
-    """Handle ``interview_message``: ask the AI for its next turn, then save both turns."""
-    saved = await ctx.checkpoint(SAVE_STEP)
-    if saved is not None:  # a crash after the save: the messages are already there
-        return dict(saved)
-    with missing_as_failure():
-        context = await asyncio.to_thread(read_context, services, interview_id)
-    await ctx.progress(25, "Calling AI model...")
-    with ai_job_errors():
-        reply = await stream_reply(
-            ctx, services.ai_for(ctx.job_id), next_question_prompt(context, message)
-        )
-    if not reply.strip():
-        raise Fail("AI returned an empty reply")
-    await ctx.progress(75, "Saving response to database...")
-
-    def save(conn: Connection) -> dict[str, Any]:
-        turns = [("user", message), ("assistant", reply)]
-        rows = append_messages(conn, interview_id, turns, ctx.job_id)
-        return {"success": True, "message_id": str(rows[-1]["id"]), "content": reply}
-
-    result: dict[str, Any] = await ctx.step(SAVE_STEP, save)
-    return result
-
-
-def register(registry: JobRegistry, services: PlanningServices) -> None:
-    """Register the ``interview_message`` handler, bound to ``services``."""
-
-    @registry.job(JOB_TYPE, max_attempts=3, timeout_seconds=600)
-    async def interview_message(ctx: JobContext, interview_id: str, message: str) -> dict[str, Any]:
-        return await answer_message(ctx, services, uuid.UUID(interview_id), message)
-
-
-# -- routes -------------------------------------------------------------------------------
 
 
 @router.post("/interviews", status_code=201, response_model=InterviewOut)

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from orbit.planning.projects import load_project, project_idea
+from orbit.planning.projects.data import load_project, project_idea
 from orbit.planning.records import new_id, one_or_404, utcnow
 from orbit.planning.schema import interview_messages, interviews
 
