@@ -3,9 +3,9 @@
 In a job handler (``ai_job_errors``), a transient failure (``AIUnavailable``: timeouts,
 connection errors, 429, 5xx that outlasted the provider's own retries) asks the worker to
 run the job again later; every other ``AIError`` fails the job at once with its text,
-e.g. ``AI API call failed: connection timeout``. In a synchronous route
-(``ai_http_errors``) they become 503 and 502 problems. A handler whose interview or
-backlog item was deleted before it ran fails at once (``missing_as_failure``).
+e.g. ``AI API call failed: connection timeout``. (In a synchronous route they become
+503 and 502 problems: ``orbit.planning.problems``.) A handler whose interview or backlog
+item was deleted before it ran fails at once (``missing_as_failure``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 from orbit.ai import AIError, AIUnavailable
 from orbit.jobs import Fail, Retry
-from orbit.jobs.http import Problem
+from orbit.planning.errors import NotFound
 
 
 @contextmanager
@@ -30,20 +30,9 @@ def ai_job_errors() -> Iterator[None]:
 
 
 @contextmanager
-def ai_http_errors() -> Iterator[None]:
-    """Turn AI errors raised inside into problems: 503 when transient, else 502."""
-    try:
-        yield
-    except AIUnavailable as exc:
-        raise Problem(503, str(exc), slug="ai-unavailable", title="AI model unavailable") from exc
-    except AIError as exc:
-        raise Problem(502, str(exc), slug="ai-call-failed", title="AI call failed") from exc
-
-
-@contextmanager
 def missing_as_failure() -> Iterator[None]:
-    """In a job handler: a row that is gone (a 404 problem) fails the job, no retry."""
+    """In a job handler: a row that is gone (``NotFound``) fails the job, no retry."""
     try:
         yield
-    except Problem as exc:
-        raise Fail(str(exc.detail)) from exc
+    except NotFound as exc:
+        raise Fail(str(exc)) from exc

@@ -1,4 +1,4 @@
-"""Small shared pieces of the app's data access: ids, timestamps, load-or-404."""
+"""Small shared pieces of the app's data access: ids, timestamps, load-or-``NotFound``."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from orbit.jobs import Fail
-from orbit.jobs.http import Problem
 from orbit.jobs.store import read_only
+from orbit.planning.errors import NotFound
 
 
 @contextlib.contextmanager
@@ -47,19 +47,11 @@ def one_or_none(conn: Connection, table: sa.Table, row_id: uuid.UUID) -> dict[st
     return dict(row._mapping) if row else None
 
 
-def one_or_404(conn: Connection, table: sa.Table, row_id: uuid.UUID, what: str) -> dict[str, Any]:
-    """The row, or a 404 problem naming ``what`` (e.g. "interview")."""
+def one_or_not_found(
+    conn: Connection, table: sa.Table, row_id: uuid.UUID, what: str
+) -> dict[str, Any]:
+    """The row, or ``NotFound`` naming ``what`` (e.g. "interview")."""
     row = one_or_none(conn, table, row_id)
     if row is None:
-        raise Problem(
-            404,
-            f"{what} {row_id} not found",
-            slug=f"{what.replace(' ', '-')}-not-found",
-            title=f"{what.capitalize()} not found",
-        )
+        raise NotFound(what, row_id)
     return row
-
-
-def conflict(detail: str, slug: str) -> Problem:
-    """A 409 problem explaining why the request cannot be done now."""
-    return Problem(409, detail, slug=slug, title="Conflict")

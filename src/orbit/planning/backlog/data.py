@@ -15,7 +15,8 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy.engine import Connection
 
-from orbit.planning.records import conflict, new_id, one_or_404, utcnow
+from orbit.planning.errors import Conflict
+from orbit.planning.records import new_id, one_or_not_found, utcnow
 from orbit.planning.schema import backlog_items
 
 SUMMARY_FIELDS = ("id", "title", "description")
@@ -23,9 +24,9 @@ SUMMARY_FIELDS = ("id", "title", "description")
 
 def load_item(conn: Connection, item_id: uuid.UUID, kind: str | None = None) -> dict[str, Any]:
     """The backlog item (404 problem if unknown; 409 if it is not of ``kind``)."""
-    item = one_or_404(conn, backlog_items, item_id, "backlog item")
+    item = one_or_not_found(conn, backlog_items, item_id, "backlog item")
     if kind is not None and item["kind"] != kind:
-        raise conflict(
+        raise Conflict(
             f"backlog item {item_id} is {_article(item['kind'])} {item['kind']}, "
             f"not {_article(kind)} {kind}",
             slug=f"not-{_article(kind)}-{kind}",

@@ -32,9 +32,9 @@ from sqlalchemy.engine import Connection
 
 from orbit.ai import EpicDraft, StoriesDraft, TasksDraft, render_prompt
 from orbit.jobs import Fail, JobContext, JobRegistry
-from orbit.jobs.http import Problem
 from orbit.planning.ai_errors import ai_job_errors, missing_as_failure
 from orbit.planning.backlog.data import insert_items, load_item
+from orbit.planning.errors import NotFound
 from orbit.planning.interviews.data import InterviewContext, load_context
 from orbit.planning.projects.data import load_project, project_idea
 from orbit.planning.records import reading
@@ -117,7 +117,7 @@ def prompt_variables(conn: Connection, item: dict[str, Any]) -> dict[str, Any]:
     if item["interview_id"] is not None:
         try:
             return load_context(conn, item["interview_id"]).prompt_variables()
-        except Problem:
+        except NotFound:
             pass  # the interview was deleted; the project still describes the product
     return {"idea": project_idea(load_project(conn, item["project_id"])), "transcript": []}
 

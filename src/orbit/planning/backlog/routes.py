@@ -23,11 +23,13 @@ from orbit.jobs.http import ClientDep, IdempotencyKeyDep, accepted, job_location
 from orbit.planning.backlog.data import load_item
 from orbit.planning.backlog.handlers import JOB_TYPE
 from orbit.planning.deps import ServicesDep
+from orbit.planning.errors import Conflict
 from orbit.planning.interviews.data import load_context
-from orbit.planning.records import conflict, reading
+from orbit.planning.problems import PlanningRoute
+from orbit.planning.records import reading
 from orbit.planning.services import PlanningServices
 
-router = APIRouter(tags=["backlog"])
+router = APIRouter(tags=["backlog"], route_class=PlanningRoute)
 
 
 def answered_interview(services: PlanningServices, interview_id: uuid.UUID) -> dict[str, Any]:
@@ -35,7 +37,7 @@ def answered_interview(services: PlanningServices, interview_id: uuid.UUID) -> d
     with reading(services.engine) as conn:
         context = load_context(conn, interview_id)
     if context.answers == 0:
-        raise conflict(
+        raise Conflict(
             f"interview {interview_id} has no answers yet; answer at least one question "
             "before generating a backlog",
             slug="interview-not-answered",

@@ -15,11 +15,13 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from orbit.jobs.http import ClientDep, IdempotencyKeyDep, accepted
 from orbit.planning.deps import ServicesDep
-from orbit.planning.records import conflict, reading
+from orbit.planning.errors import Conflict
+from orbit.planning.problems import PlanningRoute
+from orbit.planning.records import reading
 from orbit.planning.schema import commits
 from orbit.planning.tasks import data as task_data
 
-router = APIRouter(prefix="/commits", tags=["commits"])
+router = APIRouter(prefix="/commits", tags=["commits"], route_class=PlanningRoute)
 
 DESCRIPTION_MAX = 5000
 DIFF_MAX = 200_000
@@ -46,7 +48,7 @@ def auto_generate(
         item = task_data.load_item(conn, task_id)
         execution = task_data.latest_execution(conn, task_id)
     if execution is None:
-        raise conflict(
+        raise Conflict(
             f"task {task_id} has no execution yet; execute it first", "task-not-executed"
         )
     job = client.enqueue(

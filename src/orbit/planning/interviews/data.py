@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from orbit.planning.projects.data import load_project, project_idea
-from orbit.planning.records import new_id, one_or_404, utcnow
+from orbit.planning.records import new_id, one_or_not_found, utcnow
 from orbit.planning.schema import interview_messages, interviews
 
 MESSAGE_FIELDS = ("id", "role", "content", "created_at")
@@ -77,7 +77,7 @@ def transcript_of(turns: Sequence[tuple[str, str]]) -> list[dict[str, str]]:
 
 def load_interview(conn: Connection, interview_id: uuid.UUID) -> dict[str, Any]:
     """The interview, or a 404 problem."""
-    return one_or_404(conn, interviews, interview_id, "interview")
+    return one_or_not_found(conn, interviews, interview_id, "interview")
 
 
 def messages_of(conn: Connection, interview_id: uuid.UUID) -> list[dict[str, Any]]:

@@ -20,7 +20,6 @@ from pydantic import BaseModel, StringConstraints
 
 from orbit.ai import InterviewReply, render_prompt
 from orbit.jobs.http import ClientDep, IdempotencyKeyDep, accepted
-from orbit.planning.ai_errors import ai_http_errors
 from orbit.planning.deps import ServicesDep
 from orbit.planning.interviews.data import (
     append_messages,
@@ -31,10 +30,11 @@ from orbit.planning.interviews.data import (
     messages_of,
 )
 from orbit.planning.interviews.handlers import JOB_TYPE, next_question_prompt, read_context
+from orbit.planning.problems import PlanningRoute
 from orbit.planning.projects.data import load_project, project_idea
 from orbit.planning.records import reading
 
-router = APIRouter(tags=["interviews"])
+router = APIRouter(tags=["interviews"], route_class=PlanningRoute)
 
 MAX_MESSAGE_CHARS = 20_000
 ACCEPTED_MESSAGE = "Job created successfully. Poll GET /api/v1/jobs/{job_id} for result."
@@ -84,8 +84,7 @@ async def start_interview(body: InterviewIn, services: ServicesDep) -> dict[str,
 
     found = await asyncio.to_thread(project)
     prompt = render_prompt("interview.next_question", idea=project_idea(found), transcript=[])
-    with ai_http_errors():
-        reply = await services.ai_for(None).structured(prompt, InterviewReply)
+    reply = await services.ai_for(None).structured(prompt, InterviewReply)
 
     def save() -> dict[str, Any]:
         with services.engine.begin() as conn:
@@ -129,10 +128,9 @@ async def send_message(
 ) -> dict[str, Any]:
     """Answer within the request: save the user's message and the AI's reply (200)."""
     context = await asyncio.to_thread(read_context, services, interview_id)
-    with ai_http_errors():
-        reply = await services.ai_for(None).structured(
-            next_question_prompt(context, body.content), InterviewReply
-        )
+    reply = await services.ai_for(None).structured(
+        next_question_prompt(context, body.content), InterviewReply
+    )
 
     def save() -> list[dict[str, Any]]:
         turns = [("user", body.content), ("assistant", reply.message)]

@@ -9,13 +9,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from orbit.planning.records import one_or_404
+from orbit.planning.records import one_or_not_found
 from orbit.planning.schema import backlog_items, projects
 
 
 def load_project(conn: Connection, project_id: uuid.UUID) -> dict[str, Any]:
     """The project, or a 404 problem."""
-    return one_or_404(conn, projects, project_id, "project")
+    return one_or_not_found(conn, projects, project_id, "project")
 
 
 def project_idea(project: dict[str, Any]) -> str:

@@ -11,11 +11,12 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from orbit.planning.deps import ServicesDep
+from orbit.planning.problems import PlanningRoute
 from orbit.planning.projects.data import backlog_tree, load_project
 from orbit.planning.records import new_id, reading, utcnow
 from orbit.planning.schema import projects
 
-router = APIRouter(tags=["projects"])
+router = APIRouter(tags=["projects"], route_class=PlanningRoute)
 
 ProjectName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 

@@ -15,13 +15,15 @@ from pydantic import BaseModel, field_validator
 from orbit.jobs import JobClient, JobFilter
 from orbit.jobs.http import ClientDep, IdempotencyKeyDep, accepted
 from orbit.planning.deps import ServicesDep
+from orbit.planning.errors import Conflict
+from orbit.planning.problems import PlanningRoute
 from orbit.planning.provisioning.data import workspace_of
 from orbit.planning.provisioning.handlers import JOB_TYPE
 from orbit.planning.provisioning.stacks import STACKS
-from orbit.planning.records import conflict, reading
+from orbit.planning.records import reading
 from orbit.planning.tasks import data as task_data
 
-router = APIRouter(tags=["provisioning"])
+router = APIRouter(tags=["provisioning"], route_class=PlanningRoute)
 
 
 class ProvisionRequest(BaseModel):
@@ -52,7 +54,7 @@ def stacks_in_flight(client: JobClient, project_id: uuid.UUID) -> set[str]:
 def check_stack(taken: str | None, wanted: str, project_id: uuid.UUID) -> None:
     """409 when the project has, or is getting, a different stack."""
     if taken is not None and taken != wanted:
-        raise conflict(
+        raise Conflict(
             f"project {project_id} is provisioned with {taken}; it cannot become {wanted}",
             "stack-conflict",
         )

@@ -13,11 +13,13 @@ from fastapi.responses import JSONResponse
 
 from orbit.jobs.http import ClientDep, IdempotencyKeyDep, accepted
 from orbit.planning.deps import ServicesDep
-from orbit.planning.records import conflict, reading
+from orbit.planning.errors import Conflict
+from orbit.planning.problems import PlanningRoute
+from orbit.planning.records import reading
 from orbit.planning.tasks import data as task_data
 from orbit.planning.tasks.handlers import ACTIVATION_JOB_TYPES
 
-router = APIRouter(prefix="/tasks", tags=["tasks"])
+router = APIRouter(prefix="/tasks", tags=["tasks"], route_class=PlanningRoute)
 
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     404: {"description": "Unknown item or project"},
@@ -81,7 +83,7 @@ def execute_all(
         task_data.load_project(conn, project_id)
         waiting = task_data.pending_tasks(conn, project_id)
     if not waiting:
-        raise conflict(
+        raise Conflict(
             f"project {project_id} has no active tasks waiting for execution",
             "no-tasks-to-execute",
         )

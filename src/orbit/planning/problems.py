@@ -1,0 +1,53 @@
+"""The one place the app's errors become RFC 9457 problems.
+
+Every area's router is built with ``route_class=PlanningRoute``: its handler turns a
+``PlanningError`` (``NotFound`` → 404, ``Conflict`` → 409, ``DeadlineExceeded`` → 504) and an
+AI error met inside a request (only the synchronous ``send-message`` calls the AI there:
+``AIUnavailable`` → 503, any other ``AIError`` → 502) into the engine's ``Problem``, which the
+application's problem handlers render as ``application/problem+json``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
+
+from orbit.ai import AIError, AIUnavailable
+from orbit.jobs.http import Problem
+from orbit.planning.errors import Conflict, DeadlineExceeded, NotFound, PlanningError
+
+Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+
+
+def problem_for(exc: PlanningError | AIError) -> Problem:
+    """The HTTP problem that reports ``exc``."""
+    if isinstance(exc, NotFound):
+        title = f"{exc.what.capitalize()} not found"
+        return Problem(404, str(exc), slug=exc.slug, title=title)
+    if isinstance(exc, Conflict):
+        return Problem(409, exc.detail, slug=exc.slug, title="Conflict")
+    if isinstance(exc, DeadlineExceeded):
+        return Problem(504, str(exc), slug=exc.slug, title="Deadline exceeded")
+    if isinstance(exc, AIUnavailable):
+        return Problem(503, str(exc), slug="ai-unavailable", title="AI model unavailable")
+    if isinstance(exc, AIError):
+        return Problem(502, str(exc), slug="ai-call-failed", title="AI call failed")
+    return Problem(500, None)  # a PlanningError nobody mapped: reveal nothing
+
+
+class PlanningRoute(APIRoute):
+    """A route whose domain and AI errors are answered as problems."""
+
+    def get_route_handler(self) -> Handler:
+        handle = super().get_route_handler()
+
+        async def handler(request: Request) -> Response:
+            try:
+                return await handle(request)
+            except (PlanningError, AIError) as exc:
+                raise problem_for(exc) from exc
+
+        return handler
