@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     ai_max_retries: int = 2
     offline_delay_ms: int = 0
     projects_dir: str = ".orbit/projects"
+    # The one request that waits on the AI (the seeds' synchronous send-message) answers
+    # 504 when its whole AI call, retries included, takes longer than this.
+    send_message_timeout_seconds: float = Field(60.0, gt=0)
 
     def worker_config(self) -> WorkerConfig:
         """The worker's share of these settings."""

@@ -239,6 +239,7 @@ class Api:
             "POST", "/projects", json={"name": name, "description": "A recipe sharing app"}
         )
         interview = self.call("POST", "/interviews", json={"project_id": project["id"]})
+        assert self.wait_job(interview["job_id"])["status"] == "completed"  # the first question
         accepted = self.call(
             "POST",
             f"/interviews/{interview['id']}/send-message-async",

@@ -63,10 +63,15 @@ def spawn_worker(db_url: str, tmp_path: Path) -> Iterator[Callable[[], subproces
 
 
 def enqueue_backlog(db_url: str, tmp_path: Path) -> tuple[str, uuid.UUID]:
-    """Seed a project and an answered interview through the API; enqueue the backlog job."""
+    """Seed a project and an answered interview through the API; enqueue the backlog job.
+
+    The interview's question and answer are jobs, run by the seeding app's own worker; the
+    backlog job is enqueued by an app without one, for the spawned workers to run.
+    """
+    with TestClient(create_app(app_settings(db_url, tmp_path))) as seeding:
+        interview = answered_interview(seeding)
     settings = app_settings(db_url, tmp_path, embedded_worker=False)
     with TestClient(create_app(settings)) as client:
-        interview = answered_interview(client)
         response = client.post(f"/api/v1/interviews/{interview['id']}/generate-prompts-async")
         assert response.status_code == 202, response.text
         return interview["project_id"], uuid.UUID(response.json()["job_id"])

@@ -162,7 +162,7 @@ def test_generation_needs_an_answered_interview(app_client: TestClient) -> None:
         assert unknown.status_code == 404
         assert unknown.json()["type"].endswith("/interview-not-found")
     jobs = app_client.app.state.client  # type: ignore[attr-defined]
-    assert jobs.list().items == []
+    assert [job.job_type for job in jobs.list().items] == ["interview_message"]  # the question
 
 
 def test_generate_prompts_async_is_idempotent(app_client: TestClient) -> None:

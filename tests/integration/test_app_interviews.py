@@ -1,5 +1,6 @@
-"""Interviews over HTTP on both databases: the first question, synchronous and async
-answers (progress, streamed ``token`` events, idempotency), validation and AI failures.
+"""Interviews over HTTP on both databases: the first question (a job), synchronous and
+async answers (progress, streamed ``token`` events, idempotency, the synchronous route's
+deadline), validation and AI failures.
 """
 
 from __future__ import annotations
@@ -26,11 +27,20 @@ MESSAGE_KEYS = {"id", "role", "content", "created_at"}
 REPLY_PROGRESS = [(25.0, "Calling AI model..."), (75.0, "Saving response to database...")]
 
 
-def start_interview(client: TestClient, name: str = "Recipe planner") -> dict[str, Any]:
+def begin_interview(client: TestClient, name: str = "Recipe planner") -> dict[str, Any]:
+    """``POST /interviews``: the new interview, its first question still to come."""
     project = create_project(client, name=name, description="Plan meals for the week")
     response = client.post("/api/v1/interviews", json={"project_id": project["id"]})
     assert response.status_code == 201, response.text
     return response.json()
+
+
+def start_interview(client: TestClient, name: str = "Recipe planner") -> dict[str, Any]:
+    """An interview whose first question has been asked (its job waited for)."""
+    started = begin_interview(client, name)
+    job, _ = poll_job(client, started["job_id"])
+    assert job["status"] == "completed", job
+    return read_interview(client, started["id"])
 
 
 def read_interview(client: TestClient, interview_id: str) -> dict[str, Any]:
@@ -59,13 +69,76 @@ def streaming_client(db_url: str, tmp_path: Path) -> Iterator[TestClient]:
 
 def test_an_interview_starts_with_the_ais_first_question(app_client: TestClient) -> None:
     interview = start_interview(app_client)
-    assert set(interview) == {"id", "project_id", "created_at", "messages"}
+    assert set(interview) == {"id", "project_id", "created_at", "messages", "pending_turn"}
+    assert interview["pending_turn"] is None
     [question] = interview["messages"]
     assert set(question) == MESSAGE_KEYS
     assert question["role"] == "assistant"
     assert question["content"].startswith("Tell me more about")
     assert dt.datetime.fromisoformat(interview["created_at"]).tzinfo is not None
-    assert read_interview(app_client, interview["id"]) == interview
+
+
+def test_starting_answers_at_once_and_a_job_streams_the_first_question(
+    streaming_client: TestClient,
+) -> None:
+    client = streaming_client  # every AI call takes at least 300 ms
+    started = begin_interview(client)
+    assert set(started) == {"id", "project_id", "created_at", "messages", "job_id", "pending_turn"}
+    assert started["messages"] == []
+    assert started["pending_turn"] == {
+        "job_id": started["job_id"],
+        "status": "pending",
+        "error": None,
+    }
+    assert read_interview(client, started["id"])["pending_turn"]["job_id"] == started["job_id"]
+    answer = client.post(
+        f"/api/v1/interviews/{started['id']}/send-message-async", json={"content": "Meals"}
+    )
+    assert answer.status_code == 409  # nothing to answer yet
+    assert answer.json()["type"].endswith("/interview-not-started")
+
+    job, _ = poll_job(client, started["job_id"])
+    assert job["status"] == "completed" and job["job_type"] == "interview_message"
+    assert job["input_data"] == {"interview_id": started["id"]}
+    assert job["interview_id"] == started["id"]
+    assert progress_messages(client, job["id"]) == REPLY_PROGRESS
+    interview = read_interview(client, started["id"])
+    [question] = interview["messages"]
+    assert interview["pending_turn"] is None
+    assert question["role"] == "assistant" and question["content"] == job["result"]["content"]
+    assert question["id"] == job["result"]["message_id"]
+    tokens = token_texts(client, job["id"])
+    assert len(tokens) >= 2 and "".join(t["text"] for t in tokens) == question["content"]
+
+
+def test_a_failed_first_question_shows_as_the_pending_turn(
+    remote_client: TestClient, fake_llm: FakeLLMServer
+) -> None:
+    fake_llm.push(Reply.error(401, "bad key"))
+    started = begin_interview(remote_client)
+    job, _ = poll_job(remote_client, started["job_id"])
+    assert job["status"] == "failed" and job["attempts"] == 1
+    interview = read_interview(remote_client, started["id"])
+    assert interview["messages"] == []
+    assert interview["pending_turn"]["status"] == "failed"
+    assert "bad key" in interview["pending_turn"]["error"]
+
+
+def test_send_message_answers_504_past_its_deadline(db_url: str, tmp_path: Path) -> None:
+    fast = app_settings(db_url, tmp_path)
+    with TestClient(create_app(fast)) as client:
+        interview = start_interview(client)
+    slow = app_settings(db_url, tmp_path, offline_delay_ms=3000, send_message_timeout_seconds=0.3)
+    with TestClient(create_app(slow)) as client:
+        response = client.post(
+            f"/api/v1/interviews/{interview['id']}/send-message", json={"content": "Meals"}
+        )
+        assert response.status_code == 504
+        assert response.headers["content-type"] == PROBLEM
+        problem = response.json()
+        assert problem["type"].endswith("/deadline-exceeded")
+        assert problem["detail"] == "send-message did not finish within 0.3 s"
+        assert len(read_interview(client, interview["id"])["messages"]) == 1  # nothing saved
 
 
 def test_starting_an_interview_needs_a_known_project(app_client: TestClient) -> None:
@@ -228,7 +301,7 @@ def remote_client(db_url: str, tmp_path: Path, fake_llm: FakeLLMServer) -> Itera
 
 
 def remote_interview(client: TestClient, fake_llm: FakeLLMServer) -> dict[str, Any]:
-    fake_llm.push(Reply(text='{"message": "What are you building?", "done": false}'))
+    fake_llm.push(Reply(chunks=["What are ", "you building?"]))
     return start_interview(client)
 
 
@@ -278,8 +351,7 @@ def test_concurrent_appends_to_one_interview_take_turns(app_client: TestClient) 
 
     from orbit.planning.interviews.data import append_messages
 
-    project = app_client.post("/api/v1/projects", json={"name": "Race"}).json()
-    interview = app_client.post("/api/v1/interviews", json={"project_id": project["id"]}).json()
+    interview = start_interview(app_client, name="Race")
     engine = app_client.app.state.planning.engine  # type: ignore[attr-defined]
     errors: list[BaseException] = []
 

@@ -40,10 +40,12 @@ def demo(database_url: DatabaseUrl = None, delay_ms: DelayMs = 150) -> None:
         httpx.Client(base_url=f"{base_url}/api/v1", timeout=30) as api,
     ):
         project = _ok(api.post("/projects", json={"name": "Recipe Box", "description": ANSWERS[0]}))
-        interview = _ok(api.post("/interviews", json={"project_id": project["id"]}))
+        started = api.post("/interviews", json={"project_id": project["id"]})
+        interview = _ok(started)
         out = stdout()
         out.print(f"[bold]Project[/] {project['name']}  ({project['id']})")
-        out.print(f"[cyan]AI:[/] {interview['messages'][-1]['content']}")
+        # 201 at once; the first question comes from a job, like every other reply.
+        out.print(f"[cyan]AI:[/] {_follow(api, started)['content']}")
         for answer in ANSWERS:
             out.print(f"[green]You:[/] {answer}")
             reply = _follow(

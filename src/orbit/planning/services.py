@@ -53,6 +53,11 @@ class PlanningServices:
             self._provider = create_provider(ai_config(self.settings))
         return self._provider
 
+    @property
+    def model_name(self) -> str:
+        """The configured model, as failure messages name it."""
+        return self.provider.model
+
     def ai_for(self, job_id: uuid.UUID | None) -> Provider:
         """The provider, recording every call it makes against ``job_id``."""
         return self.provider.with_recorder(self.recorder(job_id))

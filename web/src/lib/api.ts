@@ -18,6 +18,7 @@ import type {
   BacklogItem,
   Commit,
   Interview,
+  StartedInterview,
   Job,
   JobList,
   JobListParams,
@@ -413,9 +414,12 @@ async function enqueueAndPoll<T>(
 }
 
 export const interviewsApi = {
-  /** `POST /api/v1/interviews` with `{project_id}`: the AI asks the first question. */
-  create(projectId: string): Promise<Interview> {
-    return apiRequest<Interview>('/interviews', { method: 'POST', body: { project_id: projectId } });
+  /**
+   * `POST /api/v1/interviews` with `{project_id}` (201 at once): no messages yet; the job
+   * `job_id` asks the first question (stream or poll it like any reply).
+   */
+  create(projectId: string): Promise<StartedInterview> {
+    return apiRequest<StartedInterview>('/interviews', { method: 'POST', body: { project_id: projectId } });
   },
   /** `GET /api/v1/interviews/{id}`: the interview with its messages, in order. */
   get(interviewId: string, options: { signal?: AbortSignal } = {}): Promise<Interview> {

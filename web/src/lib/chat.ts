@@ -27,10 +27,14 @@ export function appendToken(reply: StreamedReply, token: Pick<TokenEventData, 't
 
 export type TurnState = 'sending' | 'waiting' | 'streaming' | 'done' | 'failed';
 
-/** An answer the user sent whose reply job has not been saved into the interview yet. */
+/**
+ * An answer the user sent whose reply job has not been saved into the interview yet, or
+ * (with empty `content`) the interview's first question, asked by a job too.
+ */
 export interface PendingTurn {
   /** Null until the server accepted the answer (202). */
   jobId: string | null;
+  /** The user's answer; empty for the opening question (no user turn). */
   content: string;
   reply: StreamedReply;
   state: TurnState;
@@ -82,9 +86,13 @@ export function chatEntries(messages: readonly InterviewMessage[], turn: Pending
   }));
   if (!turn) return entries;
   if (turn.messageId && messages.some((m) => m.id === turn.messageId)) return entries;
-  entries.push({ key: 'pending-user', role: 'user', content: turn.content, streaming: false, pending: true });
+  const opening = turn.content === '';
+  if (!opening) {
+    entries.push({ key: 'pending-user', role: 'user', content: turn.content, streaming: false, pending: true });
+  }
   const replyText = turn.finalContent ?? turn.reply.text;
-  if (replyText || turn.state === 'streaming') {
+  // The opening question shows as a pending assistant turn from the start: it is all there is.
+  if (replyText || turn.state === 'streaming' || (opening && turn.state !== 'failed')) {
     entries.push({
       key: 'pending-assistant',
       role: 'assistant',

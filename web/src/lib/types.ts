@@ -119,10 +119,15 @@ export interface InterviewMessage extends Omit<Schemas['MessageOut'], 'role'> {
   role: InterviewRole;
 }
 
-/** `GET /api/v1/interviews/{id}` (`InterviewOut`) */
+/** `GET /api/v1/interviews/{id}` (`InterviewOut`); `pending_turn` is the AI's turn to come. */
 export interface Interview extends Omit<Schemas['InterviewOut'], 'created_at' | 'messages'> {
   created_at?: IsoDateTime;
   messages: InterviewMessage[];
+}
+
+/** `POST /api/v1/interviews` (`StartedInterview`): `job_id` asks the first question. */
+export interface StartedInterview extends Interview {
+  job_id: string;
 }
 
 /** Result of an `interview_message` job. */

@@ -32,9 +32,9 @@ from sqlalchemy.engine import Connection
 
 from orbit.ai import EpicDraft, StoriesDraft, TasksDraft, render_prompt
 from orbit.jobs import Fail, JobContext, JobRegistry
-from orbit.planning.ai_errors import ai_job_errors, missing_as_failure
 from orbit.planning.backlog.data import insert_items, load_item
 from orbit.planning.errors import NotFound
+from orbit.planning.failures import ai_failures, missing_as_failure
 from orbit.planning.interviews.data import InterviewContext, load_context
 from orbit.planning.projects.data import load_project, project_idea
 from orbit.planning.records import reading
@@ -139,9 +139,8 @@ class BacklogGeneration:
             return await asyncio.to_thread(load, self.services, *args)
 
     async def ask(self, prompt_name: str, schema: type[SchemaT], **variables: Any) -> SchemaT:
-        """A structured AI call; AI errors become ``Retry`` or ``Fail``."""
-        with ai_job_errors():
-            return await self.ai.structured(render_prompt(prompt_name, **variables), schema)
+        """A structured AI call (its errors: ``ai_failures``, around the whole job)."""
+        return await self.ai.structured(render_prompt(prompt_name, **variables), schema)
 
     async def write(
         self,
@@ -304,4 +303,5 @@ def register(registry: JobRegistry, services: PlanningServices) -> None:
 
     @registry.job(JOB_TYPE, max_attempts=3, timeout_seconds=TIMEOUT_SECONDS)
     async def backlog_generation(ctx: JobContext, mode: str, **ids: str | None) -> dict[str, Any]:
-        return await generate_backlog(ctx, services, mode, ids)
+        with ai_failures(JOB_TYPE, services):
+            return await generate_backlog(ctx, services, mode, ids)

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from orbit.ai import CommitMessage, render_prompt
 from orbit.jobs import Fail, JobContext, JobRegistry
+from orbit.planning.failures import ai_failures
 from orbit.planning.records import new_id, one_or_none, parse_id, reading, utcnow
 from orbit.planning.schema import backlog_items, commits, projects
 from orbit.planning.services import PlanningServices
@@ -118,6 +119,7 @@ def register(registry: JobRegistry, services: PlanningServices) -> None:
     """Register the ``commit_generation`` handler."""
 
     async def commit_generation(ctx: JobContext, **inputs: Any) -> Any:
-        return await generate_commit(ctx, services, inputs)
+        with ai_failures("commit_generation", services):
+            return await generate_commit(ctx, services, inputs)
 
     registry.job("commit_generation", max_attempts=3, timeout_seconds=300)(commit_generation)

@@ -112,13 +112,19 @@ def interview_view(interview: dict[str, Any], messages: list[dict[str, Any]]) ->
     }
 
 
-def create_interview(conn: Connection, project_id: uuid.UUID, question: str) -> dict[str, Any]:
-    """Insert an interview whose first message is ``question``; returns its view."""
-    interview_id = new_id()
-    interview = {"id": interview_id, "project_id": project_id, "created_at": utcnow()}
+def create_interview(conn: Connection, project_id: uuid.UUID) -> dict[str, Any]:
+    """Insert an interview with no messages yet; returns its view."""
+    interview = {"id": new_id(), "project_id": project_id, "created_at": utcnow()}
     conn.execute(sa.insert(interviews), interview)
-    messages = append_messages(conn, interview_id, [("assistant", question)])
-    return interview_view(interview, messages)
+    return interview_view(interview, [])
+
+
+def delete_interview(conn: Connection, interview_id: uuid.UUID) -> None:
+    """Remove an interview and its messages."""
+    conn.execute(
+        sa.delete(interview_messages).where(interview_messages.c.interview_id == interview_id)
+    )
+    conn.execute(sa.delete(interviews).where(interviews.c.id == interview_id))
 
 
 def append_messages(

@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from orbit.ai import Prompt, Provider, render_prompt
-from orbit.jobs import Fail, JobContext, JobRegistry
-from orbit.planning.ai_errors import ai_job_errors, missing_as_failure
+from orbit.jobs import Fail, Job, JobClient, JobContext, JobFilter, JobRegistry, JobStatus
+from orbit.planning.failures import ai_failures, missing_as_failure
 from orbit.planning.interviews.data import InterviewContext, append_messages, load_context
 from orbit.planning.records import reading
 from orbit.planning.services import PlanningServices
@@ -55,25 +55,28 @@ async def stream_reply(ctx: JobContext, ai: Provider, prompt: Prompt) -> str:
 
 
 async def answer_message(
-    ctx: JobContext, services: PlanningServices, interview_id: uuid.UUID, message: str
+    ctx: JobContext, services: PlanningServices, interview_id: uuid.UUID, message: str | None
 ) -> dict[str, Any]:
-    """Handle ``interview_message``: ask the AI for its next turn, then save both turns."""
+    """Handle ``interview_message``: ask the AI for its next turn, then save both turns.
+
+    Without ``message`` the turn is the interview's opening question, saved alone.
+    """
     saved = await ctx.checkpoint(SAVE_STEP)
     if saved is not None:  # a crash after the save: the messages are already there
         return dict(saved)
     with missing_as_failure():
         context = await asyncio.to_thread(read_context, services, interview_id)
     await ctx.progress(25, "Calling AI model...")
-    with ai_job_errors():
-        reply = await stream_reply(
-            ctx, services.ai_for(ctx.job_id), next_question_prompt(context, message)
-        )
+    reply = await stream_reply(
+        ctx, services.ai_for(ctx.job_id), next_question_prompt(context, message)
+    )
     if not reply.strip():
         raise Fail("AI returned an empty reply")
     await ctx.progress(75, "Saving response to database...")
 
     def save(conn: Connection) -> dict[str, Any]:
-        turns = [("user", message), ("assistant", reply)]
+        turns = [("user", message)] if message is not None else []
+        turns.append(("assistant", reply))
         rows = append_messages(conn, interview_id, turns, ctx.job_id)
         return {"success": True, "message_id": str(rows[-1]["id"]), "content": reply}
 
@@ -85,5 +88,21 @@ def register(registry: JobRegistry, services: PlanningServices) -> None:
     """Register the ``interview_message`` handler, bound to ``services``."""
 
     @registry.job(JOB_TYPE, max_attempts=3, timeout_seconds=600)
-    async def interview_message(ctx: JobContext, interview_id: str, message: str) -> dict[str, Any]:
-        return await answer_message(ctx, services, uuid.UUID(interview_id), message)
+    async def interview_message(
+        ctx: JobContext, interview_id: str, message: str | None = None
+    ) -> dict[str, Any]:
+        with ai_failures(JOB_TYPE, services):
+            return await answer_message(ctx, services, uuid.UUID(interview_id), message)
+
+
+def pending_turn_of(job: Job) -> dict[str, Any] | None:
+    """The AI's turn ``job`` is producing, unless it has saved it (``completed``)."""
+    if job.status is JobStatus.COMPLETED:
+        return None
+    return {"job_id": job.id, "status": job.status.value, "error": job.error}
+
+
+def pending_turn(client: JobClient, interview_id: uuid.UUID) -> dict[str, Any] | None:
+    """The interview's newest ``interview_message`` job, while it has not saved its turn."""
+    page = client.list(JobFilter(job_type=JOB_TYPE, interview_id=interview_id), limit=1)
+    return pending_turn_of(page.items[0]) if page.items else None

@@ -1,10 +1,11 @@
 """Interview routes.
 
-* ``POST /interviews`` starts an interview; its first question comes from the AI
-  (``interview.next_question``) synchronously, as in the seeds.
-* ``GET /interviews/{id}`` reads it with its messages, in order.
+* ``POST /interviews`` starts an interview (201 at once); its first question comes from an
+  ``interview_message`` job (``job_id``, ``pending_turn``), streamed like every reply.
+* ``GET /interviews/{id}`` reads it with its messages, in order, and its ``pending_turn``.
 * ``POST /interviews/{id}/send-message-async`` enqueues an ``interview_message`` job (202).
-* ``POST /interviews/{id}/send-message`` does the same work inside the request (200).
+* ``POST /interviews/{id}/send-message`` does the same work inside the request (200), the
+  one route that waits on the AI, within ``ORBIT_SEND_MESSAGE_TIMEOUT_SECONDS`` (else 504).
 """
 
 from __future__ import annotations
@@ -15,23 +16,33 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, StringConstraints
 
-from orbit.ai import InterviewReply, render_prompt
+from orbit.ai import InterviewReply
 from orbit.jobs.http import ClientDep, IdempotencyKeyDep, accepted
 from orbit.planning.deps import ServicesDep
+from orbit.planning.errors import Conflict, DeadlineExceeded
 from orbit.planning.interviews.data import (
+    InterviewContext,
     append_messages,
     create_interview,
+    delete_interview,
     interview_view,
     load_interview,
     message_view,
     messages_of,
 )
-from orbit.planning.interviews.handlers import JOB_TYPE, next_question_prompt, read_context
+from orbit.planning.interviews.handlers import (
+    JOB_TYPE,
+    next_question_prompt,
+    pending_turn,
+    pending_turn_of,
+    read_context,
+)
 from orbit.planning.problems import PlanningRoute
-from orbit.planning.projects.data import load_project, project_idea
+from orbit.planning.projects.data import load_project
 from orbit.planning.records import reading
 
 router = APIRouter(tags=["interviews"], route_class=PlanningRoute)
@@ -65,40 +76,83 @@ class MessageOut(BaseModel):
     created_at: dt.datetime
 
 
+class PendingTurn(BaseModel):
+    """The AI's next turn while its ``interview_message`` job has not saved it.
+
+    ``status`` is the job's: ``pending`` or ``running``, or ``failed``/``cancelled`` when
+    it ended without a reply (retry the job to ask again).
+    """
+
+    job_id: uuid.UUID
+    status: str
+    error: str | None = None
+
+
 class InterviewOut(BaseModel):
-    """An interview with its messages, in order."""
+    """An interview with its messages, in order, and the AI's turn still to come."""
 
     id: uuid.UUID
     project_id: uuid.UUID
     created_at: dt.datetime
     messages: list[MessageOut]
+    pending_turn: PendingTurn | None = None
 
 
-@router.post("/interviews", status_code=201, response_model=InterviewOut)
-async def start_interview(body: InterviewIn, services: ServicesDep) -> dict[str, Any]:
-    """Start an interview on a project; the AI asks the first question."""
+class StartedInterview(InterviewOut):
+    """A new interview: no messages yet; ``job_id`` is the job asking the first question."""
 
-    def project() -> dict[str, Any]:
-        with reading(services.engine) as conn:
-            return load_project(conn, body.project_id)
+    job_id: uuid.UUID
 
-    found = await asyncio.to_thread(project)
-    prompt = render_prompt("interview.next_question", idea=project_idea(found), transcript=[])
-    reply = await services.ai_for(None).structured(prompt, InterviewReply)
 
-    def save() -> dict[str, Any]:
+@router.post("/interviews", status_code=201, response_model=StartedInterview)
+def start_interview(body: InterviewIn, services: ServicesDep, client: ClientDep) -> Any:
+    """Start an interview on a project; a job asks the AI for the first question.
+
+    Answers at once: the interview has no messages yet and its ``pending_turn`` (also
+    ``job_id``) is the ``interview_message`` job that streams the question as ``token``
+    events and saves it.
+    """
+    with services.engine.begin() as conn:
+        load_project(conn, body.project_id)
+        interview = create_interview(conn, body.project_id)
+    try:
+        job = client.enqueue(
+            JOB_TYPE,
+            {"interview_id": str(interview["id"])},
+            project_id=body.project_id,
+            interview_id=interview["id"],
+        )
+    except Exception:
+        # No interview may wait forever for a question nobody will ask.
         with services.engine.begin() as conn:
-            return create_interview(conn, body.project_id, reply.message)
-
-    return await asyncio.to_thread(save)
+            delete_interview(conn, interview["id"])
+        raise
+    view = {**interview, "job_id": job.id, "pending_turn": pending_turn_of(job)}
+    location = f"/api/v1/interviews/{interview['id']}"
+    return JSONResponse(jsonable_encoder(view), status_code=201, headers={"Location": location})
 
 
 @router.get("/interviews/{interview_id}", response_model=InterviewOut)
-def get_interview(interview_id: uuid.UUID, services: ServicesDep) -> dict[str, Any]:
-    """An interview with its messages, in order."""
+def get_interview(
+    interview_id: uuid.UUID, services: ServicesDep, client: ClientDep
+) -> dict[str, Any]:
+    """An interview with its messages, in order, and the AI's turn still to come (if any)."""
     with reading(services.engine) as conn:
         interview = load_interview(conn, interview_id)
-        return interview_view(interview, messages_of(conn, interview_id))
+        view = interview_view(interview, messages_of(conn, interview_id))
+    return {**view, "pending_turn": pending_turn(client, interview_id)}
+
+
+def answerable(services: ServicesDep, interview_id: uuid.UUID) -> InterviewContext:
+    """The interview's context; ``Conflict`` while its first question is still coming."""
+    context = read_context(services, interview_id)
+    if not context.messages:
+        raise Conflict(
+            f"interview {interview_id} has no question yet; wait for its first question "
+            "(the interview's pending_turn job) before answering",
+            "interview-not-started",
+        )
+    return context
 
 
 @router.post("/interviews/{interview_id}/send-message-async", status_code=202)
@@ -110,12 +164,11 @@ def send_message_async(
     key: IdempotencyKeyDep,
 ) -> JSONResponse:
     """Enqueue the AI's answer to ``content``; poll the job (or stream its events)."""
-    with reading(services.engine) as conn:
-        interview = load_interview(conn, interview_id)
+    context = answerable(services, interview_id)
     job = client.enqueue(
         JOB_TYPE,
         {"interview_id": str(interview_id), "message": body.content},
-        project_id=interview["project_id"],
+        project_id=context.project_id,
         interview_id=interview_id,
         idempotency_key=key,
     )
@@ -126,11 +179,19 @@ def send_message_async(
 async def send_message(
     interview_id: uuid.UUID, body: MessageIn, services: ServicesDep
 ) -> dict[str, Any]:
-    """Answer within the request: save the user's message and the AI's reply (200)."""
-    context = await asyncio.to_thread(read_context, services, interview_id)
-    reply = await services.ai_for(None).structured(
-        next_question_prompt(context, body.content), InterviewReply
-    )
+    """Answer within the request: save the user's message and the AI's reply (200).
+
+    The AI call, retries included, has ``ORBIT_SEND_MESSAGE_TIMEOUT_SECONDS``; past it the
+    answer is a 504 problem and nothing is saved.
+    """
+    context = await asyncio.to_thread(answerable, services, interview_id)
+    prompt = next_question_prompt(context, body.content)
+    deadline = services.settings.send_message_timeout_seconds
+    try:
+        async with asyncio.timeout(deadline):
+            reply = await services.ai_for(None).structured(prompt, InterviewReply)
+    except TimeoutError:
+        raise DeadlineExceeded("send-message", deadline) from None
 
     def save() -> list[dict[str, Any]]:
         turns = [("user", body.content), ("assistant", reply.message)]

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from orbit.ai import ActivationDetails, CallRecord, CallRecorder, ExecutionResult, render_prompt
 from orbit.jobs import Fail, JobContext, JobRegistry
+from orbit.planning.failures import ai_failures
 from orbit.planning.records import one_or_none, parse_id, reading, utcnow
 from orbit.planning.schema import KINDS, backlog_items, projects
 from orbit.planning.services import PlanningServices
@@ -178,10 +179,12 @@ def register(registry: JobRegistry, services: PlanningServices) -> None:
     """Register the activation, execution and batch handlers."""
 
     async def activation(ctx: JobContext, item_id: str) -> Any:
-        return await activate_item(ctx, services, item_id)
+        with ai_failures(ctx.job.job_type, services):
+            return await activate_item(ctx, services, item_id)
 
     async def task_execution(ctx: JobContext, task_id: str) -> Any:
-        return await execute_task(ctx, services, task_id)
+        with ai_failures("task_execution", services):
+            return await execute_task(ctx, services, task_id)
 
     async def batch_execution(ctx: JobContext, project_id: str) -> Any:
         return await execute_batch(ctx, project_id)

@@ -174,7 +174,11 @@ export interface paths {
         put?: never;
         /**
          * Start Interview
-         * @description Start an interview on a project; the AI asks the first question.
+         * @description Start an interview on a project; a job asks the AI for the first question.
+         *
+         *     Answers at once: the interview has no messages yet and its ``pending_turn`` (also
+         *     ``job_id``) is the ``interview_message`` job that streams the question as ``token``
+         *     events and saves it.
          */
         post: operations["start_interview_api_v1_interviews_post"];
         delete?: never;
@@ -192,7 +196,7 @@ export interface paths {
         };
         /**
          * Get Interview
-         * @description An interview with its messages, in order.
+         * @description An interview with its messages, in order, and the AI's turn still to come (if any).
          */
         get: operations["get_interview_api_v1_interviews__interview_id__get"];
         put?: never;
@@ -235,6 +239,9 @@ export interface paths {
         /**
          * Send Message
          * @description Answer within the request: save the user's message and the AI's reply (200).
+         *
+         *     The AI call, retries included, has ``ORBIT_SEND_MESSAGE_TIMEOUT_SECONDS``; past it the
+         *     answer is a 504 problem and nothing is saved.
          */
         post: operations["send_message_api_v1_interviews__interview_id__send_message_post"];
         delete?: never;
@@ -707,7 +714,7 @@ export interface components {
         };
         /**
          * InterviewOut
-         * @description An interview with its messages, in order.
+         * @description An interview with its messages, in order, and the AI's turn still to come.
          */
         InterviewOut: {
             /**
@@ -722,6 +729,7 @@ export interface components {
             id: string;
             /** Messages */
             messages: components["schemas"]["MessageOut"][];
+            pending_turn?: components["schemas"]["PendingTurn"] | null;
             /**
              * Project Id
              * Format: uuid
@@ -858,6 +866,24 @@ export interface components {
             role: string;
         };
         /**
+         * PendingTurn
+         * @description The AI's next turn while its ``interview_message`` job has not saved it.
+         *
+         *     ``status`` is the job's: ``pending`` or ``running``, or ``failed``/``cancelled`` when
+         *     it ended without a reply (retry the job to ask again).
+         */
+        PendingTurn: {
+            /** Error */
+            error?: string | null;
+            /**
+             * Job Id
+             * Format: uuid
+             */
+            job_id: string;
+            /** Status */
+            status: string;
+        };
+        /**
          * ProjectIn
          * @description What a client sends to create a project.
          */
@@ -894,6 +920,35 @@ export interface components {
         ProvisionRequest: {
             /** Stack */
             stack: string;
+        };
+        /**
+         * StartedInterview
+         * @description A new interview: no messages yet; ``job_id`` is the job asking the first question.
+         */
+        StartedInterview: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Job Id
+             * Format: uuid
+             */
+            job_id: string;
+            /** Messages */
+            messages: components["schemas"]["MessageOut"][];
+            pending_turn?: components["schemas"]["PendingTurn"] | null;
+            /**
+             * Project Id
+             * Format: uuid
+             */
+            project_id: string;
         };
         /**
          * StreamToken
@@ -1205,7 +1260,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["InterviewOut"];
+                    "application/json": components["schemas"]["StartedInterview"];
                 };
             };
             /** @description Validation Error */

@@ -180,4 +180,72 @@ describe('InterviewPanel', () => {
     expect(localStorage.getItem('orbit.interview.p1')).toBeNull();
     expect(screen.queryByTestId('chat-error')).toBeNull();
   });
+  it('starts at once and streams the first question from its job as a pending assistant turn', async () => {
+    const FakeES = createFakeEventSource();
+    vi.stubGlobal('EventSource', FakeES);
+    resetSharedEventSource();
+    const pending = { job_id: 'job-0', status: 'pending', error: null };
+    const fake = createFakeFetch();
+    fake.on('POST /api/v1/interviews', jsonResponse({ ...interview([]), job_id: 'job-0', pending_turn: pending }, 201));
+    fake.on(
+      'GET /api/v1/interviews/i1',
+      jsonResponse({ ...interview([]), pending_turn: pending }),
+      jsonResponse({ ...interview([question]), pending_turn: null }),
+    );
+    fake.on(
+      'GET /api/v1/jobs/job-0',
+      jsonResponse(makeJob({ id: 'job-0', job_type: 'interview_message', status: 'running', input_data: { interview_id: 'i1' } })),
+      jsonResponse(
+        makeJob({
+          id: 'job-0',
+          job_type: 'interview_message',
+          status: 'completed',
+          result: { success: true, message_id: 'm1', content: 'What should it do?' },
+        }),
+      ),
+    );
+    configureApi({ fetch: fake.fetch });
+    const onInterviewId = vi.fn();
+
+    const view = render(<InterviewPanel projectId="p1" interviewId={null} onInterviewId={onInterviewId} resumeJob={null} />);
+    fireEvent.click(screen.getByTestId('start-interview'));
+    await flush();
+    expect(onInterviewId).toHaveBeenCalledWith('i1');
+    view.rerender(<InterviewPanel projectId="p1" interviewId="i1" onInterviewId={onInterviewId} resumeJob={null} />);
+    await flush();
+    // Nothing to answer yet: one pending assistant turn, no user turn, sending disabled.
+    const [opening] = screen.getAllByTestId('chat-message');
+    expect(screen.getAllByTestId('chat-message')).toHaveLength(1);
+    expect(opening?.getAttribute('data-role')).toBe('assistant');
+    expect(opening?.getAttribute('data-pending')).toBe('true');
+    fireEvent.change(screen.getByTestId('chat-input'), { target: { value: 'too early' } });
+    expect((screen.getByTestId('chat-send') as HTMLButtonElement).disabled).toBe(true);
+
+    const es = FakeES.latest;
+    expect(es.url).toContain('/api/v1/jobs/job-0/events');
+    es.open();
+    es.emit('token', { text: 'What should ', attempt: 1 }, 3);
+    es.emit('token', { text: 'it do?', attempt: 1 }, 4);
+    await flush();
+    expect(messages()).toEqual([{ role: 'assistant', streaming: 'true', text: 'What should it do?' }]);
+    es.emit('status', { status: 'completed' }, 6);
+    await flush();
+    await flush();
+    expect(messages()).toEqual([{ role: 'assistant', streaming: 'false', text: 'What should it do?' }]);
+    expect(screen.getAllByTestId('chat-message')[0]?.getAttribute('data-pending')).toBe('false');
+  });
+
+  it('shows why the first question could not be asked', async () => {
+    const fake = createFakeFetch();
+    fake.on(
+      'GET /api/v1/interviews/i1',
+      jsonResponse({ ...interview([]), pending_turn: { job_id: 'job-9', status: 'failed', error: 'AI API call failed: HTTP 401' } }),
+    );
+    fake.on('GET /api/v1/jobs/job-9', jsonResponse(makeJob({ id: 'job-9', status: 'failed', error: 'AI API call failed: HTTP 401' })));
+    configureApi({ fetch: fake.fetch });
+    render(<InterviewPanel projectId="p1" interviewId="i1" onInterviewId={() => {}} resumeJob={null} />);
+    await flush();
+    expect(screen.getByTestId('chat-error').textContent).toBe('AI API call failed: HTTP 401');
+    expect(screen.queryAllByTestId('chat-message')).toHaveLength(0);
+  });
 });

@@ -19,14 +19,27 @@ export interface InterviewPanelProps {
 
 function resumedTurn(job: Job | null): PendingTurn | null {
   if (!job) return null;
+  // No message: the job is asking the interview's first question.
   const content = job.input_data?.message ?? job.input_data?.content;
   return newTurn(typeof content === 'string' ? content : '', job.id);
+}
+
+/** The first question's job, as the loaded interview reports it (`pending_turn`). */
+function openingTurn(interview: Interview): PendingTurn | null {
+  const pending = interview.pending_turn;
+  if (!pending || interview.messages.length > 0) return null;
+  const turn = newTurn('', pending.job_id);
+  if (pending.status === 'failed' || pending.status === 'cancelled') {
+    return { ...turn, state: 'failed', error: pending.error ?? `The first question's job was ${pending.status}.` };
+  }
+  return turn;
 }
 
 /**
  * The interview as a chat: answers go out with `send-message-async`; the reply streams in
  * from the job's `token` events and is replaced by the saved message when the job is done
- * (or, without a stream, appears from the job's result).
+ * (or, without a stream, appears from the job's result). The first question arrives the
+ * same way, from the job `POST /interviews` started.
  */
 export function InterviewPanel({ projectId, interviewId, onInterviewId, resumeJob }: InterviewPanelProps) {
   const [interview, setInterview] = useState<Interview | null>(null);
@@ -45,6 +58,8 @@ export function InterviewPanel({ projectId, interviewId, onInterviewId, resumeJo
       const loaded = await interviewsApi.get(id);
       setInterview(loaded);
       setLoadError(null);
+      const opening = openingTurn(loaded);
+      if (opening) setTurn((current) => current ?? opening);
       return loaded;
     } catch (err) {
       if (err instanceof ApiError && err.status === 404) {
@@ -112,9 +127,11 @@ export function InterviewPanel({ projectId, interviewId, onInterviewId, resumeJo
     setStarting(true);
     setLoadError(null);
     try {
+      // 201 at once: the first question comes from a job, streamed like every reply.
       const created = await interviewsApi.create(projectId);
       rememberInterview(projectId, created.id);
       setInterview(created);
+      setTurn(newTurn('', created.job_id));
       onInterviewId(created.id);
     } catch (err) {
       setLoadError(describeError(err, 'Could not start the interview'));

@@ -1,0 +1,146 @@
+"""One failure policy for every AI job type, against a fake model API that fails on demand.
+
+A rejected request (401) or output that stays invalid fails the job after one attempt
+with a message naming what was wrong, the operation and the model; a transient failure
+(503) is retried by the job and then succeeds. Activation, execution and commit messages
+are covered here (interview replies and backlog generation in their own test files).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from orbit.ai import AIInvalidOutput, AIRequestRejected, AIUnavailable
+from orbit.api import create_app
+from orbit.jobs import Fail, Retry
+from orbit.planning.failures import decision
+from tests.ai.fake_llm_server import FakeLLMServer, Reply
+from tests.integration.conftest import app_settings, poll_job
+from tests.integration.test_app_tasks import seed_execution, seed_item, seed_project
+
+MODEL = "fake-model"
+
+
+@pytest.fixture(scope="module")
+def fake_llm() -> Iterator[FakeLLMServer]:
+    server = FakeLLMServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def remote_client(db_url: str, tmp_path: Path, fake_llm: FakeLLMServer) -> Iterator[TestClient]:
+    """The app on the fake OpenAI-compatible API, without in-provider retries."""
+    fake_llm.reset()
+    settings = app_settings(
+        db_url,
+        tmp_path,
+        ai_provider="openai",
+        ai_model=MODEL,
+        ai_base_url=f"{fake_llm.url}/v1",
+        ai_api_key="test-key",
+        ai_max_retries=0,
+        ai_timeout_seconds=5,
+    )
+    with TestClient(create_app(settings)) as client:
+        yield client
+    fake_llm.reset()
+
+
+def operations(client: TestClient) -> dict[str, tuple[str, dict[str, Any] | None]]:
+    """For each AI job type: the route that starts it on freshly seeded rows (and its body)."""
+    project = seed_project(client)
+    suggested = seed_item(client, project, "task", "Recipe search")
+    active = seed_item(client, project, "task", "Recipe photos", status="active")
+    executed = seed_item(client, project, "task", "Recipe tags", status="active")
+    seed_execution(client, executed, "Tagged recipes.\n\nDetails")
+    return {
+        "task_activation": (f"/api/v1/tasks/{suggested}/activate", None),
+        "task_execution": (f"/api/v1/tasks/{active}/execute", None),
+        "commit_generation": (f"/api/v1/commits/auto-generate/{executed}", None),
+        "commit_generation (manual)": (
+            f"/api/v1/commits/generate-manual/{project}",
+            {"description": "Add recipe tags"},
+        ),
+    }
+
+
+def run(client: TestClient, path: str, body: dict[str, Any] | None) -> dict[str, Any]:
+    response = client.post(path, json=body)
+    assert response.status_code == 202, response.text
+    job, _ = poll_job(client, response.json()["job_id"])
+    return job
+
+
+OPERATIONS = [
+    "task_activation",
+    "task_execution",
+    "commit_generation",
+    "commit_generation (manual)",
+]
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+def test_a_rejected_request_fails_after_one_attempt(
+    remote_client: TestClient, fake_llm: FakeLLMServer, operation: str
+) -> None:
+    path, body = operations(remote_client)[operation]
+    fake_llm.push(Reply.error(401, "invalid api key"))
+    job = run(remote_client, path, body)
+    assert job["status"] == "failed" and job["attempts"] == 1, job
+    assert job["error"].startswith("AI API call failed:")
+    assert "invalid api key" in job["error"]
+    assert job["error"].endswith(f"({job['job_type']}, model {MODEL})")
+    assert len(fake_llm.requests) == 1  # no second try: a bad key stays bad
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+def test_output_that_stays_invalid_fails_after_one_attempt(
+    remote_client: TestClient, fake_llm: FakeLLMServer, operation: str
+) -> None:
+    path, body = operations(remote_client)[operation]
+    # Nothing scripted: every reply is the fake's plain-text greeting, never valid JSON.
+    job = run(remote_client, path, body)
+    assert job["status"] == "failed" and job["attempts"] == 1, job
+    assert job["error"].startswith("AI returned invalid ")
+    assert job["error"].endswith(f"({job['job_type']}, model {MODEL})")
+
+
+def test_a_transient_failure_is_retried_and_then_succeeds(
+    remote_client: TestClient, fake_llm: FakeLLMServer
+) -> None:
+    path, body = operations(remote_client)["commit_generation (manual)"]
+    fake_llm.push(
+        Reply.error(503, "overloaded", **{"Retry-After": "0"}),
+        Reply(text='{"subject": "feat: add recipe tags", "body": "Tags on recipes."}'),
+    )
+    job = run(remote_client, path, body)
+    assert job["status"] == "completed" and job["attempts"] == 2, job
+    assert job["result"]["message"] == "feat: add recipe tags"
+
+
+def test_the_decision_per_kind_of_error() -> None:
+    unavailable = AIUnavailable("HTTP 429: slow down", provider="openai", status_code=429)
+    unavailable.retry_after = 7.5  # type: ignore[attr-defined]  # set by providers that read Retry-After
+    transient = decision(unavailable, "backlog_generation", "m")
+    assert isinstance(transient, Retry) and transient.after == 7.5
+    assert (
+        transient.reason == "AI API call failed: HTTP 429: slow down (backlog_generation, model m)"
+    )
+    plain = decision(AIUnavailable("timeout", provider="openai"), "interview_message", "m")
+    assert isinstance(plain, Retry) and plain.after is None  # the job type's backoff decides
+    for permanent in (
+        AIRequestRejected("HTTP 403: forbidden", provider="openai", status_code=403),
+        AIInvalidOutput(
+            prompt_name="backlog.epic", schema_name="EpicDraft", errors=["title"], raw_output=""
+        ),
+    ):
+        failed = decision(permanent, "backlog_generation", "m")
+        assert isinstance(failed, Fail)
+        assert failed.message == f"{permanent} (backlog_generation, model m)"
