@@ -111,6 +111,35 @@ def test_starting_answers_at_once_and_a_job_streams_the_first_question(
     assert len(tokens) >= 2 and "".join(t["text"] for t in tokens) == question["content"]
 
 
+def test_no_ai_call_happens_inside_the_start_request(
+    db_url: str, tmp_path: Path, fake_llm: FakeLLMServer
+) -> None:
+    fake_llm.reset()
+    settings = app_settings(
+        db_url,
+        tmp_path,
+        embedded_worker=False,  # nobody runs the job: only the request itself could call
+        ai_provider="openai",
+        ai_model="fake-model",
+        ai_base_url=f"{fake_llm.url}/v1",
+        ai_api_key="test-key",
+    )
+    with TestClient(create_app(settings)) as client:
+        started = begin_interview(client)
+        assert fake_llm.requests == []
+        interview = read_interview(client, started["id"])
+        assert interview["messages"] == []
+        assert interview["pending_turn"]["status"] == "pending"
+        assert (
+            client.post(
+                f"/api/v1/interviews/{started['id']}/send-message", json={"content": "Meals"}
+            )
+            .json()["type"]
+            .endswith("/interview-not-started")
+        )
+        assert fake_llm.requests == []
+
+
 def test_a_failed_first_question_shows_as_the_pending_turn(
     remote_client: TestClient, fake_llm: FakeLLMServer
 ) -> None:
@@ -317,6 +346,7 @@ def test_a_rejected_ai_call_fails_the_job_without_retry(
     assert job["status"] == "failed" and job["attempts"] == 1
     assert job["error"].startswith("AI API call failed:")
     assert "prompt too long" in job["error"]
+    assert job["error"].endswith("(interview_message, model fake-model)")
     assert len(read_interview(remote_client, interview["id"])["messages"]) == 1
 
     fake_llm.push(Reply.error(400, "prompt too long"))
