@@ -23,7 +23,7 @@ SUMMARY_FIELDS = ("id", "title", "description")
 
 
 def load_item(conn: Connection, item_id: uuid.UUID, kind: str | None = None) -> dict[str, Any]:
-    """The backlog item (404 problem if unknown; 409 if it is not of ``kind``)."""
+    """The backlog item (``NotFound`` if unknown; ``Conflict`` if it is not of ``kind``)."""
     item = one_or_not_found(conn, backlog_items, item_id, "backlog item")
     if kind is not None and item["kind"] != kind:
         raise Conflict(

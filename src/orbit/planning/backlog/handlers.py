@@ -83,7 +83,7 @@ def fields(item: dict[str, Any]) -> dict[str, str]:
     }
 
 
-# -- what a run reads (in a thread; a missing row is a 404 problem) --------------------------
+# -- what a run reads (in a thread; a missing row raises NotFound) --------------------------
 
 
 def read_interview(services: PlanningServices, interview_id: uuid.UUID) -> InterviewContext:

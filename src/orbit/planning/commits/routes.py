@@ -17,6 +17,7 @@ from orbit.jobs.http import ClientDep, IdempotencyKeyDep, accepted
 from orbit.planning.deps import ServicesDep
 from orbit.planning.errors import Conflict
 from orbit.planning.problems import PlanningRoute
+from orbit.planning.projects.data import load_project
 from orbit.planning.records import reading
 from orbit.planning.schema import commits
 from orbit.planning.tasks import data as task_data
@@ -72,7 +73,7 @@ def generate_manual(
     if job := task_data.job_for_key(client, key):
         return accepted(job)
     with reading(services.engine) as conn:
-        task_data.load_project(conn, project_id)
+        load_project(conn, project_id)
     job = client.enqueue(
         "commit_generation",
         {"project_id": str(project_id), "description": body.description, "diff": body.diff or ""},
@@ -94,5 +95,5 @@ def list_commits(
         .order_by(commits.c.created_at.desc(), commits.c.id.desc())
     )
     with reading(services.engine) as conn:
-        task_data.load_project(conn, project_id)
+        load_project(conn, project_id)
         return [dict(row._mapping) for row in conn.execute(stmt)]

@@ -76,7 +76,7 @@ def transcript_of(turns: Sequence[tuple[str, str]]) -> list[dict[str, str]]:
 
 
 def load_interview(conn: Connection, interview_id: uuid.UUID) -> dict[str, Any]:
-    """The interview, or a 404 problem."""
+    """The interview, or ``NotFound``."""
     return one_or_not_found(conn, interviews, interview_id, "interview")
 
 
@@ -91,7 +91,7 @@ def messages_of(conn: Connection, interview_id: uuid.UUID) -> list[dict[str, Any
 
 
 def load_context(conn: Connection, interview_id: uuid.UUID) -> InterviewContext:
-    """The interview, its project and its messages; a 404 problem if unknown."""
+    """The interview, its project and its messages; ``NotFound`` if unknown."""
     interview = load_interview(conn, interview_id)
     project = load_project(conn, interview["project_id"])
     return InterviewContext(interview, project, messages_of(conn, interview_id))

@@ -31,7 +31,7 @@ def next_question_prompt(context: InterviewContext, answer: str | None = None) -
 
 
 def read_context(services: PlanningServices, interview_id: uuid.UUID) -> InterviewContext:
-    """The interview with its project and messages (404 problem if unknown)."""
+    """The interview with its project and messages (``NotFound`` if unknown)."""
     with reading(services.engine) as conn:
         return load_context(conn, interview_id)
 

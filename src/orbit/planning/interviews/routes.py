@@ -44,6 +44,7 @@ from orbit.planning.interviews.handlers import (
 from orbit.planning.problems import PlanningRoute
 from orbit.planning.projects.data import load_project
 from orbit.planning.records import reading
+from orbit.planning.services import PlanningServices
 
 router = APIRouter(tags=["interviews"], route_class=PlanningRoute)
 
@@ -143,7 +144,7 @@ def get_interview(
     return {**view, "pending_turn": pending_turn(client, interview_id)}
 
 
-def answerable(services: ServicesDep, interview_id: uuid.UUID) -> InterviewContext:
+def answerable(services: PlanningServices, interview_id: uuid.UUID) -> InterviewContext:
     """The interview's context; ``Conflict`` while its first question is still coming."""
     context = read_context(services, interview_id)
     if not context.messages:

@@ -14,7 +14,7 @@ from orbit.planning.schema import backlog_items, projects
 
 
 def load_project(conn: Connection, project_id: uuid.UUID) -> dict[str, Any]:
-    """The project, or a 404 problem."""
+    """The project row, or ``NotFound``."""
     return one_or_not_found(conn, projects, project_id, "project")
 
 

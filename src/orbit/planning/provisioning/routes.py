@@ -17,6 +17,7 @@ from orbit.jobs.http import ClientDep, IdempotencyKeyDep, accepted
 from orbit.planning.deps import ServicesDep
 from orbit.planning.errors import Conflict
 from orbit.planning.problems import PlanningRoute
+from orbit.planning.projects.data import load_project
 from orbit.planning.provisioning.data import workspace_of
 from orbit.planning.provisioning.handlers import JOB_TYPE
 from orbit.planning.provisioning.stacks import STACKS
@@ -72,7 +73,7 @@ def provision(
     if job := task_data.job_for_key(client, key):
         return accepted(job)
     with reading(services.engine) as conn:
-        task_data.load_project(conn, project_id)
+        load_project(conn, project_id)
         workspace = workspace_of(conn, project_id)
     check_stack(workspace["stack"] if workspace else None, body.stack, project_id)
     for stack in stacks_in_flight(client, project_id):

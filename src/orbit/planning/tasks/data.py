@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 from orbit.jobs import Job, JobClient
 from orbit.planning.errors import Conflict
 from orbit.planning.records import new_id, one_or_not_found, utcnow
-from orbit.planning.schema import backlog_items, projects, task_executions
+from orbit.planning.schema import backlog_items, task_executions
 
 EXECUTABLE_KINDS = ("task", "subtask")
 ITEM_FIELDS = ("id", "project_id", "kind", "title", "description", "status", "details")
@@ -32,13 +32,8 @@ def item_view(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def load_item(conn: Connection, item_id: uuid.UUID) -> dict[str, Any]:
-    """The backlog item row, or a 404 problem."""
+    """The backlog item row, or ``NotFound``."""
     return one_or_not_found(conn, backlog_items, item_id, "backlog item")
-
-
-def load_project(conn: Connection, project_id: uuid.UUID) -> dict[str, Any]:
-    """The project row, or a 404 problem."""
-    return one_or_not_found(conn, projects, project_id, "project")
 
 
 def item_detail(conn: Connection, item_id: uuid.UUID) -> dict[str, Any]:
@@ -97,13 +92,13 @@ def execution_refusal(item: dict[str, Any]) -> str | None:
 
 
 def check_activatable(item: dict[str, Any]) -> None:
-    """Raise a 409 problem unless ``item`` can be activated."""
+    """Raise ``Conflict`` unless ``item`` can be activated."""
     if reason := activation_refusal(item):
         raise Conflict(reason, "item-not-suggested")
 
 
 def check_executable(item: dict[str, Any]) -> None:
-    """Raise a 409 problem unless ``item`` can be executed."""
+    """Raise ``Conflict`` unless ``item`` can be executed."""
     if reason := execution_refusal(item):
         wrong_kind = item["kind"] not in EXECUTABLE_KINDS
         raise Conflict(reason, "item-not-executable" if wrong_kind else "task-not-active")

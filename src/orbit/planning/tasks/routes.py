@@ -15,6 +15,7 @@ from orbit.jobs.http import ClientDep, IdempotencyKeyDep, accepted
 from orbit.planning.deps import ServicesDep
 from orbit.planning.errors import Conflict
 from orbit.planning.problems import PlanningRoute
+from orbit.planning.projects.data import load_project
 from orbit.planning.records import reading
 from orbit.planning.tasks import data as task_data
 from orbit.planning.tasks.handlers import ACTIVATION_JOB_TYPES
@@ -80,7 +81,7 @@ def execute_all(
     if job := task_data.job_for_key(client, key):
         return accepted(job)
     with reading(services.engine) as conn:
-        task_data.load_project(conn, project_id)
+        load_project(conn, project_id)
         waiting = task_data.pending_tasks(conn, project_id)
     if not waiting:
         raise Conflict(
