@@ -44,7 +44,13 @@ class Runtime:
         """A worker running this installation's handlers."""
         return Worker(self.store, self.registry, config or self.settings.worker_config())
 
+    async def start(self) -> None:
+        """Start the store's change feed on the running loop: the process's one watcher
+        of the database, shared by the worker, the event streams and parents."""
+        await self.store.feed.ensure_started()
+
     async def aclose(self) -> None:
-        """Release the AI client and every database connection."""
+        """Stop the change feed; release the AI client and every database connection."""
+        await self.store.feed.close()
         await self.services.aclose()
         self.store.close()

@@ -13,7 +13,9 @@ from collections.abc import Iterator
 import pytest
 
 from orbit.jobs import (
+    DuplicateIdempotencyKey,
     InvalidTransition,
+    JobClient,
     JobFilter,
     JobNotFound,
     JobSpec,
@@ -67,10 +69,18 @@ def test_enqueue_creates_a_pending_job_and_its_first_event(
     assert kinds(st, job.id) == [(1, "status", "pending")]
 
 
+def test_a_taken_idempotency_key_is_refused_by_the_store(st: SQLStore) -> None:
+    st.enqueue(JobSpec("a", {"n": 1}, idempotency_key="req-1"))
+    with pytest.raises(DuplicateIdempotencyKey):
+        st.enqueue(JobSpec("a", {"n": 2}, idempotency_key="req-1"))
+    assert len(st.list().items) == 1
+
+
 def test_idempotency_key_returns_the_same_job(st: SQLStore) -> None:
-    first = st.enqueue(JobSpec("a", {"n": 1}, idempotency_key="req-1"))
-    again = st.enqueue(JobSpec("a", {"n": 2}, idempotency_key="req-1"))
-    other = st.enqueue(JobSpec("a", {"n": 3}, idempotency_key="req-2"))
+    client = JobClient(st)
+    first = client.enqueue("a", {"n": 1}, idempotency_key="req-1")
+    again = client.enqueue("a", {"n": 2}, idempotency_key="req-1")
+    other = client.enqueue("a", {"n": 3}, idempotency_key="req-2")
     assert again.id == first.id and again.input_data == {"n": 1}
     assert other.id != first.id
     assert len(st.list().items) == 2

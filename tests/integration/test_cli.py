@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from typer.testing import CliRunner, Result
 
 from orbit.cli.main import build_app
-from orbit.jobs import JobClient, JobNotFound, JobStatus, SQLStore, migrate, open_store
+from orbit.jobs import JobClient, JobManager, JobNotFound, JobStatus, SQLStore, migrate, open_store
 from orbit.planning import PLANNING
 from orbit.runtime import upgrade_all
 from tests.conftest import wait_until
@@ -49,6 +49,11 @@ def as_json(result: Result) -> object:
 @pytest.fixture
 def client(store: SQLStore) -> JobClient:
     return JobClient(store)
+
+
+@pytest.fixture
+def manager(client: JobClient) -> JobManager:
+    return JobManager(client)
 
 
 # -- orbit db ---------------------------------------------------------------------------------
@@ -140,11 +145,13 @@ def test_database_url_option_overrides_the_environment(db_url: str, client: JobC
     assert bad.stderr == "error: unsupported database 'mysql'\n"
 
 
-def test_jobs_show_prints_the_job_and_its_events(db_url: str, client: JobClient) -> None:
+def test_jobs_show_prints_the_job_and_its_events(
+    db_url: str, client: JobClient, manager: JobManager
+) -> None:
     job = client.enqueue("alpha", {"topic": "[bold]markup[/bold]"})
-    client.start_job(job.id)
-    client.update_progress(job.id, 50, "Calling AI model...")
-    client.complete_job(job.id, {"answer": 42})
+    manager.start_job(job.id)
+    manager.update_progress(job.id, 50, "Calling AI model...")
+    manager.complete_job(job.id, {"answer": 42})
     document = as_json(orbit(db_url, "jobs", "show", str(job.id), "--json"))
     assert isinstance(document, dict)
     assert document["status"] == "completed" and document["result"] == {"answer": 42}
@@ -157,7 +164,9 @@ def test_jobs_show_prints_the_job_and_its_events(db_url: str, client: JobClient)
     assert "[bold]markup[/bold]" in table.stdout
 
 
-def test_engine_errors_are_one_line_on_stderr(db_url: str, client: JobClient) -> None:
+def test_engine_errors_are_one_line_on_stderr(
+    db_url: str, client: JobClient, manager: JobManager
+) -> None:
     missing = uuid.uuid4()
     result = orbit(db_url, "jobs", "show", str(missing))
     assert result.exit_code == 1
@@ -165,8 +174,8 @@ def test_engine_errors_are_one_line_on_stderr(db_url: str, client: JobClient) ->
     assert result.stdout == ""
     assert orbit(db_url, "jobs", "show", "not-a-uuid").exit_code == 2
     job = client.enqueue("alpha")
-    client.start_job(job.id)
-    client.complete_job(job.id)
+    manager.start_job(job.id)
+    manager.complete_job(job.id)
     result = orbit(db_url, "jobs", "cancel", str(job.id))
     assert result.exit_code == 1
     assert result.stderr == f"error: cannot cancel job {job.id}: it is completed\n"
@@ -189,21 +198,25 @@ def test_jobs_cancel_retry_and_delete(db_url: str, client: JobClient) -> None:
     assert orbit(db_url, "jobs", "delete", str(job.id)).exit_code == 1
 
 
-def test_jobs_cancel_of_a_running_job_is_a_request(db_url: str, client: JobClient) -> None:
+def test_jobs_cancel_of_a_running_job_is_a_request(
+    db_url: str, client: JobClient, manager: JobManager
+) -> None:
     job = client.enqueue("alpha")
-    client.start_job(job.id)
+    manager.start_job(job.id)
     result = orbit(db_url, "jobs", "cancel", str(job.id))
     assert result.exit_code == 0 and "cancel requested" in result.stderr
     current = client.get(job.id)
     assert current.status is S.RUNNING and current.cancel_requested_at is not None
 
 
-def test_jobs_prune_deletes_old_finished_jobs(db_url: str, client: JobClient) -> None:
+def test_jobs_prune_deletes_old_finished_jobs(
+    db_url: str, client: JobClient, manager: JobManager
+) -> None:
     done, broken, waiting = (client.enqueue(t) for t in ("done", "broken", "waiting"))
-    client.start_job(done.id)
-    client.complete_job(done.id)
-    client.start_job(broken.id)
-    client.fail_job(broken.id, "boom")
+    manager.start_job(done.id)
+    manager.complete_job(done.id)
+    manager.start_job(broken.id)
+    manager.fail_job(broken.id, "boom")
     assert as_json(orbit(db_url, "jobs", "prune", "--older-than", "3600", "--json")) == {
         "deleted": 0
     }
@@ -217,10 +230,12 @@ def test_jobs_prune_deletes_old_finished_jobs(db_url: str, client: JobClient) ->
     assert orbit(db_url, "jobs", "prune", "--status", "running").exit_code == 2
 
 
-def test_jobs_watch_exits_1_for_a_failed_job(db_url: str, client: JobClient) -> None:
+def test_jobs_watch_exits_1_for_a_failed_job(
+    db_url: str, client: JobClient, manager: JobManager
+) -> None:
     job = client.enqueue("alpha")
-    client.start_job(job.id)
-    client.fail_job(job.id, "model refused")
+    manager.start_job(job.id)
+    manager.fail_job(job.id, "model refused")
     result = orbit(db_url, "jobs", "watch", str(job.id))
     assert result.exit_code == 1
     assert f"job {job.id} failed" in result.stderr and "model refused" in result.stderr

@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from orbit.api import create_app
-from orbit.jobs import JobClient, JobContext, JobRegistry, JobSpec, JobStatus, SQLStore
+from orbit.jobs import JobClient, JobContext, JobManager, JobRegistry, JobSpec, JobStatus, SQLStore
 from orbit.jobs.http import parse_duration
 from orbit.settings import Settings
 from tests.conftest import wait_until
@@ -87,9 +87,9 @@ def api(db_url: str) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def engine(store: SQLStore) -> JobClient:
+def engine(store: SQLStore) -> JobManager:
     """The engine, used directly to move jobs along (no worker)."""
-    return JobClient(store)
+    return JobManager(JobClient(store))
 
 
 def enqueue(api: TestClient, job_type: str = "echo", **body: Any) -> uuid.UUID:
@@ -176,7 +176,7 @@ def test_enqueue_uses_the_registered_defaults_and_the_given_options(api: TestCli
     assert parse_time(chosen["run_at"]) == run_at
 
 
-def test_idempotency_key_returns_the_same_job(api: TestClient, engine: JobClient) -> None:
+def test_idempotency_key_returns_the_same_job(api: TestClient, engine: JobManager) -> None:
     def send() -> Any:
         return api.post(
             "/api/v1/jobs",
@@ -285,7 +285,7 @@ def assert_seed_shape(body: dict[str, Any]) -> None:
 
 
 def test_get_has_the_seed_shape_through_the_job_lifecycle(
-    api: TestClient, engine: JobClient
+    api: TestClient, engine: JobManager
 ) -> None:
     project = uuid.uuid4()
     job_id = enqueue(api, "echo", input_data={"q": "why"}, project_id=str(project))
@@ -317,7 +317,7 @@ def test_get_has_the_seed_shape_through_the_job_lifecycle(
     assert pending["version"] < running["version"] < completed["version"]
 
 
-def test_get_shows_a_failed_job_with_its_error(api: TestClient, engine: JobClient) -> None:
+def test_get_shows_a_failed_job_with_its_error(api: TestClient, engine: JobManager) -> None:
     job_id = enqueue(api)
     engine.start_job(job_id)
     engine.fail_job(job_id, "AI API call failed: 503")
@@ -331,7 +331,7 @@ def test_get_shows_a_failed_job_with_its_error(api: TestClient, engine: JobClien
     assert failed["completed_at"] is not None
 
 
-def test_etag_and_if_none_match(api: TestClient, engine: JobClient) -> None:
+def test_etag_and_if_none_match(api: TestClient, engine: JobManager) -> None:
     job_id = enqueue(api)
     first = api.get(f"/api/v1/jobs/{job_id}")
     etag = first.headers["ETag"]
@@ -388,12 +388,12 @@ def ids(response: Any) -> set[str]:
     return {item["id"] for item in response.json()["items"]}
 
 
-def test_list_filters(api: TestClient, engine: JobClient) -> None:
+def test_list_filters(api: TestClient, engine: JobManager) -> None:
     project, other_project, interview = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     a = enqueue(api, "echo", project_id=str(project))
     b = enqueue(api, "demo_message", project_id=str(project), interview_id=str(interview))
     c = enqueue(api, "echo", project_id=str(other_project))
-    child = engine.enqueue_spec(JobSpec("echo", parent_id=c)).id
+    child = engine.client.enqueue_spec(JobSpec("echo", parent_id=c)).id
     engine.start_job(a)
 
     def listed(**params: Any) -> set[str]:
@@ -424,9 +424,13 @@ def test_list_rejects_bad_filters(api: TestClient, params: dict[str, Any]) -> No
     assert body["errors"][0]["loc"][0] == "query"
 
 
-def test_list_paginates_newest_first_without_duplicates(api: TestClient, engine: JobClient) -> None:
+def test_list_paginates_newest_first_without_duplicates(
+    api: TestClient, engine: JobManager
+) -> None:
     # enqueue_many stamps one created_at on every row: ties must be broken by id.
-    created = [str(i) for i in engine.enqueue_many([JobSpec("echo", {"i": i}) for i in range(5)])]
+    created = [
+        str(i) for i in engine.client.enqueue_many([JobSpec("echo", {"i": i}) for i in range(5)])
+    ]
     created += [str(enqueue(api, "echo", input_data={"i": i})) for i in range(5, 8)]
 
     seen: list[dict[str, Any]] = []
@@ -478,7 +482,7 @@ def test_malformed_cursor_is_a_422(api: TestClient, cursor: str) -> None:
 # -- delete, cancel, retry ------------------------------------------------------------------
 
 
-def test_delete_finished_pending_running_and_unknown(api: TestClient, engine: JobClient) -> None:
+def test_delete_finished_pending_running_and_unknown(api: TestClient, engine: JobManager) -> None:
     finished, pending, running = enqueue(api), enqueue(api), enqueue(api)
     engine.start_job(finished)
     engine.complete_job(finished, "done")
@@ -514,7 +518,7 @@ def test_cancel_pending_is_immediate(api: TestClient) -> None:
     assert get(api, job_id)["status"] == "cancelled"
 
 
-def test_cancel_running_requests_a_stop(api: TestClient, engine: JobClient) -> None:
+def test_cancel_running_requests_a_stop(api: TestClient, engine: JobManager) -> None:
     job_id = enqueue(api)
     engine.start_job(job_id)
 
@@ -528,7 +532,7 @@ def test_cancel_running_requests_a_stop(api: TestClient, engine: JobClient) -> N
     assert get(api, job_id)["completed_at"] is None
 
 
-def test_cancel_finished_is_a_409(api: TestClient, engine: JobClient) -> None:
+def test_cancel_finished_is_a_409(api: TestClient, engine: JobManager) -> None:
     job_id = enqueue(api)
     engine.start_job(job_id)
     engine.complete_job(job_id, 1)
@@ -540,7 +544,7 @@ def test_cancel_finished_is_a_409(api: TestClient, engine: JobClient) -> None:
     assert get(api, job_id)["status"] == "completed"
 
 
-def test_retry(api: TestClient, engine: JobClient) -> None:
+def test_retry(api: TestClient, engine: JobManager) -> None:
     failed, cancelled, completed, pending = enqueue(api), enqueue(api), enqueue(api), enqueue(api)
     engine.start_job(failed)
     engine.fail_job(failed, "boom")
@@ -569,7 +573,7 @@ def test_retry(api: TestClient, engine: JobClient) -> None:
     assert get(api, failed)["status"] == "pending"
 
 
-def test_bulk_delete_of_finished_jobs(api: TestClient, engine: JobClient) -> None:
+def test_bulk_delete_of_finished_jobs(api: TestClient, engine: JobManager) -> None:
     jobs = {
         name: enqueue(api, input_data={"name": name})
         for name in ("completed", "failed", "cancelled", "pending", "running")
@@ -611,7 +615,7 @@ def test_bulk_delete_of_finished_jobs(api: TestClient, engine: JobClient) -> Non
     ],
 )
 def test_bulk_delete_rejects_bad_parameters(
-    api: TestClient, engine: JobClient, params: Any, slug: str
+    api: TestClient, engine: JobManager, params: Any, slug: str
 ) -> None:
     job_id = enqueue(api)
     api.post(f"/api/v1/jobs/{job_id}/cancel")
@@ -646,7 +650,7 @@ def test_parse_duration_rejects(text: str) -> None:
 # -- stats ----------------------------------------------------------------------------------
 
 
-def test_stats_counts_by_status_and_filters(api: TestClient, engine: JobClient) -> None:
+def test_stats_counts_by_status_and_filters(api: TestClient, engine: JobManager) -> None:
     project = uuid.uuid4()
     a = enqueue(api, "echo", project_id=str(project))
     enqueue(api, "echo", project_id=str(project))

@@ -69,8 +69,8 @@ class LiveServer:
 
     @property
     def hub(self) -> EventHub | None:
-        hub = getattr(self.app.state, "events", None)
-        return hub if isinstance(hub, EventHub) else None
+        client = getattr(self.app.state, "client", None)
+        return client.hub if client is not None else None
 
     def subscribers(self) -> int:
         return self.hub.subscribers if self.hub else 0

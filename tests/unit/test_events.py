@@ -13,9 +13,10 @@ import psycopg
 import pytest
 
 from orbit.jobs import JobSpec, SQLStore, open_store
-from orbit.jobs.events import EventHub, LogCursor, Subscription
-from orbit.jobs.store.log import LogEntry, LogRead, ProjectSnapshot
-from tests.conftest import TABLES, async_wait_until, migrate_all
+from orbit.jobs.events import EventHub, Subscription
+from orbit.jobs.log_cursor import LogCursor, LogEntry, LogRead, ProjectSnapshot
+from orbit.jobs.store.feed import ChangeKind
+from tests.conftest import TABLES, migrate_all
 
 # -- LogCursor: pure ordering rules --------------------------------------------------------------
 
@@ -123,9 +124,14 @@ async def sqlite_store(tmp_path: Path) -> AsyncIterator[SQLStore]:
 
 @pytest.fixture
 async def hub(sqlite_store: SQLStore) -> AsyncIterator[EventHub]:
-    events = EventHub(sqlite_store)
+    events = EventHub(sqlite_store.feed)
     yield events
-    await events.close()
+    await close(events)
+
+
+async def close(hub: EventHub) -> None:
+    await hub.close()
+    await hub.feed.close()
 
 
 async def woken(subscription: Subscription, timeout: float = 0.05) -> bool:
@@ -196,7 +202,8 @@ def write_progress(store: SQLStore, count: int, project_id: uuid.UUID | None = N
 
 
 async def test_this_processs_writes_wake_at_once_without_polling(sqlite_store: SQLStore) -> None:
-    hub = EventHub(sqlite_store, poll_seconds=30)  # only the in-process signal is fast
+    sqlite_store.feed.source.poll_seconds = 30  # type: ignore[attr-defined]
+    hub = EventHub(sqlite_store.feed)  # only the in-process signal is fast
     try:
         job = sqlite_store.enqueue(JobSpec("hub_test"))
         (claimed,) = sqlite_store.claim("w", None, 1, 300, job_ids=[job.id])
@@ -207,13 +214,13 @@ async def test_this_processs_writes_wake_at_once_without_polling(sqlite_store: S
         assert await subscription.wait(5)
         assert time.monotonic() - started < 1
     finally:
-        await hub.close()
+        await close(hub)
 
 
 async def test_another_processs_writes_wake_the_job_and_project_subscribers(db_url: str) -> None:
     """A separate store (its own engine, no in-process signal), like a worker process."""
     server_store, worker_store = open_store(db_url), open_store(db_url)
-    hub = EventHub(server_store)
+    hub = EventHub(server_store.feed)
     project = uuid.uuid4()
     try:
         job = worker_store.enqueue(JobSpec("hub_test", project_id=project))
@@ -227,7 +234,7 @@ async def test_another_processs_writes_wake_the_job_and_project_subscribers(db_u
         await asyncio.to_thread(worker_store.cancel, job.id)
         assert await by_job.wait(5) and await by_project.wait(5)
     finally:
-        await hub.close()
+        await close(hub)
         server_store.close()
         worker_store.close()
 
@@ -235,7 +242,7 @@ async def test_another_processs_writes_wake_the_job_and_project_subscribers(db_u
 async def test_no_wake_up_is_lost_while_a_writer_streams_events(db_url: str) -> None:
     """Subscribe, read, wait, read...: never waits past an event, with no periodic re-read."""
     server_store, worker_store = open_store(db_url), open_store(db_url)
-    hub = EventHub(server_store)
+    hub = EventHub(server_store.feed)
     try:
         job = worker_store.enqueue(JobSpec("hub_test"))
         (claimed,) = worker_store.claim("w", None, 1, 300, job_ids=[job.id])
@@ -261,25 +268,32 @@ async def test_no_wake_up_is_lost_while_a_writer_streams_events(db_url: str) -> 
         writer.join()
         assert seen == list(range(3, 3 + total))
     finally:
-        await hub.close()
+        await close(hub)
         server_store.close()
         worker_store.close()
 
 
-async def test_the_listener_stops_when_idle_and_starts_again(db_url: str) -> None:
+async def test_one_watcher_serves_every_subscriber_and_the_worker(db_url: str) -> None:
+    """However many subscribe (20 streams and a worker's wake-up), the feed runs one source."""
     server_store, worker_store = open_store(db_url), open_store(db_url)
-    hub = EventHub(server_store, linger_seconds=0.05)
+    hub = EventHub(server_store.feed)
     try:
-        job = worker_store.enqueue(JobSpec("hub_test"))
-        (await hub.subscribe(job_id=job.id)).close()
-        await async_wait_until(lambda: not hub._running, timeout=10, what="the listener to stop")
-        subscription = await hub.subscribe(job_id=job.id)
-        assert hub._running
-        await woken(subscription, 0)
-        await asyncio.to_thread(worker_store.cancel, job.id)
-        assert await subscription.wait(5)
+        jobs = [worker_store.enqueue(JobSpec("hub_test")) for _ in range(20)]
+        runnable = server_store.feed.signal({ChangeKind.RUNNABLE})
+        subscriptions = [await hub.subscribe(job_id=job.id) for job in jobs]
+        assert server_store.feed.watchers == 1 and server_store.feed.starts == 1
+        for subscription in subscriptions:
+            await woken(subscription, 0)
+        await runnable.wait(0)  # clear the wake-up every subscriber gets at start
+        await asyncio.to_thread(worker_store.cancel, jobs[7].id)
+        assert await subscriptions[7].wait(5)
+        assert not await woken(subscriptions[8], 0.1)
+        await asyncio.to_thread(worker_store.enqueue, JobSpec("hub_test"))
+        assert await runnable.wait(5), "the worker's wake-up rides the same feed"
+        assert server_store.feed.starts == 1
+        runnable.close()
     finally:
-        await hub.close()
+        await close(hub)
         server_store.close()
         worker_store.close()
 
@@ -288,7 +302,7 @@ async def test_a_lost_listen_connection_reconnects_and_wakes_everyone(_pg_migrat
     server_store, worker_store = open_store(_pg_migrated), open_store(_pg_migrated)
     with server_store.engine.begin() as conn:
         conn.exec_driver_sql(f"TRUNCATE {', '.join(TABLES)} CASCADE")
-    hub = EventHub(server_store)
+    hub = EventHub(server_store.feed)
     try:
         job = worker_store.enqueue(JobSpec("hub_test"))
         subscription = await hub.subscribe(job_id=job.id)
@@ -299,13 +313,13 @@ async def test_a_lost_listen_connection_reconnects_and_wakes_everyone(_pg_migrat
         with psycopg.connect(conninfo, autocommit=True) as admin:
             killed = admin.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND query = 'LISTEN orbit_events'"
+                "WHERE datname = current_database() AND query = 'LISTEN orbit_changes'"
             ).fetchall()
         assert killed == [(True,)]
         assert await subscription.wait(10), "woken after the listener came back"
         await asyncio.to_thread(worker_store.cancel, job.id)
         assert await subscription.wait(5)
     finally:
-        await hub.close()
+        await close(hub)
         server_store.close()
         worker_store.close()

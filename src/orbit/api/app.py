@@ -4,8 +4,9 @@ It composes the engine's jobs API (``orbit.jobs.http``) under ``/api/v1``: RFC 9
 problem responses for every error, a request body size limit and, when ``api_token`` is
 set, a bearer token on every ``/api/v1`` route except the health check.
 
-The lifespan opens the job store, migrates it when asked (``ORBIT_MIGRATE_ON_START``)
-and, unless ``embedded_worker`` is off, runs a worker on the server's own loop so a
+The lifespan opens the job store, migrates it when asked (``ORBIT_MIGRATE_ON_START``),
+starts the store's change feed (the process's one database watcher) and, unless
+``embedded_worker`` is off, runs a worker on the server's own loop so a
 single ``orbit serve`` is a complete system. API servers and workers scale apart with
 ``orbit serve --no-worker`` plus ``orbit worker``.
 """
@@ -23,7 +24,6 @@ from fastapi.telemetry import TelemetryConfig
 
 from orbit.api.web import mount_web
 from orbit.jobs import JobRegistry
-from orbit.jobs.events import EventHub
 from orbit.jobs.http import (
     BearerTokenMiddleware,
     BodyLimitMiddleware,
@@ -56,10 +56,10 @@ def create_app(settings: Settings, registry: JobRegistry | None = None) -> FastA
         if settings.migrate_on_start:
             await asyncio.to_thread(runtime.migrate)
         app.state.runtime = runtime
-        app.state.store = runtime.store
         app.state.client = runtime.client
         app.state.registry = runtime.registry
         app.state.planning = runtime.services
+        await runtime.start()  # the change feed: one per process, before anyone subscribes
         worker_task = None
         if settings.embedded_worker:
             worker = runtime.worker()
@@ -71,9 +71,7 @@ def create_app(settings: Settings, registry: JobRegistry | None = None) -> FastA
             if worker_task is not None:
                 app.state.worker.stop()
                 await worker_task
-            hub = getattr(app.state, "events", None)
-            if isinstance(hub, EventHub):  # created by the first event stream, if any
-                await hub.close()
+            await runtime.client.hub.close()  # open streams wake, re-read and end
             await runtime.aclose()
 
     # FastAPI's native OpenTelemetry instrumentation costs a noticeable share of each

@@ -20,6 +20,7 @@ from orbit.jobs.clock import Clock, ManualClock, SystemClock
 from orbit.jobs.errors import (
     Cancelled,
     ConfigurationError,
+    DuplicateIdempotencyKey,
     Fail,
     InvalidTransition,
     JobNotFound,
@@ -29,10 +30,12 @@ from orbit.jobs.errors import (
     Retry,
     UnknownJobType,
 )
+from orbit.jobs.manager import JobManager
 from orbit.jobs.models import Job, JobEvent, JobFilter, JobPage, JobSpec, Lease, Outcome
 from orbit.jobs.retry import BackoffPolicy, RetryDecision
 from orbit.jobs.states import ACTIVE, RETRYABLE, TERMINAL, TRANSITIONS, JobStatus
 from orbit.jobs.store import SQLStore, migrate, open_store
+from orbit.jobs.store.feed import ChangeFeed, ChangeKind
 from orbit.jobs.worker import (
     JobContext,
     JobDefinition,
@@ -49,8 +52,11 @@ __all__ = [
     "TRANSITIONS",
     "BackoffPolicy",
     "Cancelled",
+    "ChangeFeed",
+    "ChangeKind",
     "Clock",
     "ConfigurationError",
+    "DuplicateIdempotencyKey",
     "Fail",
     "InvalidTransition",
     "Job",
@@ -59,6 +65,7 @@ __all__ = [
     "JobDefinition",
     "JobEvent",
     "JobFilter",
+    "JobManager",
     "JobNotFound",
     "JobPage",
     "JobRegistry",

@@ -1,9 +1,16 @@
-"""``JobClient``: the one lifecycle API that routes, the CLI and applications use.
+"""``JobClient``: the one door to the jobs that routes, the CLI and applications use.
 
-It speaks the engine's verbs (``enqueue, get, list, cancel, retry, delete, prune``) and,
-for code written against the seeds' ``JobManager``, the same names they used
-(``create_job, start_job, update_progress, complete_job, fail_job, get_job``): jobs
-started by hand are claimed under a lease that this client keeps for the later calls.
+Nothing above the engine touches the store: every read, write and subscription goes
+through these verbs (``enqueue, get, find, list, count_by_status, events, cancel, retry,
+delete, prune``; ``subscribe, wait`` for live changes; ``read_log, project_snapshot`` for
+streams of many jobs). The rules applied on the way in live here, once:
+
+* registry defaults: a job type's ``max_attempts`` and ``timeout_seconds`` unless the
+  caller chose (its backoff is read from the registry when an attempt fails);
+* idempotency: an enqueue whose ``idempotency_key`` is taken returns the job that holds
+  it, whether found first or lost in an insert race (``ctx.enqueue_child`` comes here too).
+
+The seeds' ``JobManager`` names live in a thin adapter (``manager.py``).
 
 Example:
     >>> client = JobClient(open_store("sqlite:///.orbit/orbit.db"))
@@ -14,33 +21,39 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import dataclasses
 import datetime as dt
-import os
-import socket
+import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
-from orbit.jobs.errors import LeaseLost
-from orbit.jobs.models import JSON, Job, JobEvent, JobFilter, JobPage, JobSpec, Lease
+from orbit.jobs.errors import DuplicateIdempotencyKey
+from orbit.jobs.events import EventHub, Subscription
+from orbit.jobs.log_cursor import LogRead, ProjectSnapshot
+from orbit.jobs.models import JSON, Job, JobEvent, JobFilter, JobPage, JobSpec
 from orbit.jobs.states import TERMINAL, JobStatus
 from orbit.jobs.store import SQLStore
-from orbit.jobs.worker.registry import JobRegistry
+from orbit.jobs.store.rows import decode_cursor
 
-MANUAL_LEASE_SECONDS = 3600.0
+if TYPE_CHECKING:  # the registry imports the worker, which uses this client
+    from orbit.jobs.worker.registry import JobRegistry
+
+WAIT_RECHECK_SECONDS = 5.0
+"""``wait`` reads the job again at least this often (insurance against a lost hint)."""
 
 
 class JobClient:
-    """Enqueue, inspect and steer jobs."""
+    """Enqueue, inspect, steer and follow jobs."""
 
     def __init__(self, store: SQLStore, registry: JobRegistry | None = None) -> None:
         self.store = store
         self.registry = registry
-        self._held: dict[uuid.UUID, Lease] = {}
-        self._identity = f"{socket.gethostname()}:{os.getpid()}:manual"
+        self._hub: EventHub | None = None
 
-    # -- the engine's verbs -----------------------------------------------------------------
+    # -- enqueue ------------------------------------------------------------------------
 
     def enqueue(
         self,
@@ -50,22 +63,34 @@ class JobClient:
     ) -> Job:
         """Enqueue one job; ``options`` are the other ``JobSpec`` fields."""
         spec = JobSpec(job_type, input_data or {}, **options)  # type: ignore[arg-type]
-        return self.store.enqueue(self._with_defaults(spec))
+        return self.enqueue_spec(spec)
 
     def enqueue_spec(self, spec: JobSpec) -> Job:
-        """Enqueue a prepared ``JobSpec``."""
-        return self.store.enqueue(self._with_defaults(spec))
+        """Enqueue a prepared ``JobSpec``; a taken ``idempotency_key`` returns its job."""
+        spec = self._with_defaults(spec)
+        try:
+            return self.store.enqueue(spec)
+        except DuplicateIdempotencyKey:
+            existing = self.find(spec.idempotency_key or "")
+            if existing is None:  # deleted between the insert and this read: try again
+                return self.store.enqueue(spec)
+            return existing
 
     def enqueue_many(self, specs: Sequence[JobSpec]) -> list[uuid.UUID]:
         """Enqueue many jobs in one transaction."""
         return self.store.enqueue_many([self._with_defaults(s) for s in specs])
 
     def _with_defaults(self, spec: JobSpec) -> JobSpec:
-        # A job type's registered max_attempts applies unless the caller chose one.
-        if spec.max_attempts is None and self.registry and spec.job_type in self.registry:
-            definition = self.registry.get(spec.job_type)
-            return dataclasses.replace(spec, max_attempts=definition.max_attempts)
-        return spec
+        if self.registry is None or spec.job_type not in self.registry:
+            return spec
+        definition = self.registry.get(spec.job_type)
+        return dataclasses.replace(
+            spec,
+            max_attempts=spec.max_attempts or definition.max_attempts,
+            timeout_seconds=spec.timeout_seconds or definition.timeout_seconds,
+        )
+
+    # -- reads --------------------------------------------------------------------------
 
     def get(self, job_id: uuid.UUID) -> Job:
         """Read a job; raises ``JobNotFound``."""
@@ -81,11 +106,43 @@ class JobClient:
         """A page of jobs, newest first."""
         return self.store.list(where, limit, cursor)
 
+    @staticmethod
+    def valid_cursor(cursor: str) -> bool:
+        """Whether ``cursor`` is a ``next_cursor`` this engine could have handed out."""
+        try:
+            created, _ = decode_cursor(cursor)
+        except Exception:  # a forged cursor can fail in any way
+            return False
+        return created.tzinfo is not None
+
+    def count_by_status(self, where: JobFilter | None = None) -> dict[JobStatus, int]:
+        """How many jobs are in each status (optionally of one type or project)."""
+        return self.store.count_by_status(where)
+
     def events(
         self, job_id: uuid.UUID, after: int = 0, limit: int = 1000
     ) -> builtins.list[JobEvent]:
         """A job's events after sequence number ``after``."""
         return self.store.events_after(job_id, after, limit)
+
+    def read_log(
+        self, after: int, project_id: uuid.UUID, job_type: str | None = None, limit: int = 500
+    ) -> LogRead:
+        """Global log rows after ``after``, flagged when they are the project's."""
+        return self.store.read_log(after, project_id, job_type, limit)
+
+    def project_snapshot(
+        self, project_id: uuid.UUID, job_type: str | None = None
+    ) -> ProjectSnapshot:
+        """A project's active jobs and the log position they reflect, in one snapshot."""
+        return self.store.project_snapshot(project_id, job_type)
+
+    @property
+    def ordered_log(self) -> bool:
+        """Whether log ids become visible in increasing order (SQLite; see ``LogCursor``)."""
+        return self.store.commit_ordered_ids
+
+    # -- steering -----------------------------------------------------------------------
 
     def cancel(self, job_id: uuid.UUID) -> Job:
         """Cancel a pending job, or ask a running one to stop."""
@@ -108,52 +165,37 @@ class JobClient:
         """Delete finished jobs older than ``older_than``; returns how many."""
         return self.store.prune(older_than, statuses, job_type)
 
-    # -- the seeds' JobManager names --------------------------------------------------------
+    # -- following ----------------------------------------------------------------------
 
-    def create_job(
+    @property
+    def hub(self) -> EventHub:
+        """The in-memory fan-out of this store's change feed (one per client)."""
+        if self._hub is None or self._hub.feed is not self.store.feed:
+            self._hub = EventHub(self.store.feed)
+        return self._hub
+
+    async def subscribe(
         self,
-        job_type: str,
-        input_data: dict[str, JSON],
+        job_id: uuid.UUID | None = None,
         project_id: uuid.UUID | None = None,
-        interview_id: uuid.UUID | None = None,
-        **options: object,
-    ) -> Job:
-        """Create a pending job (same as ``enqueue``)."""
-        return self.enqueue(
-            job_type, input_data, project_id=project_id, interview_id=interview_id, **options
-        )
+        *,
+        job_ids: Iterable[uuid.UUID] = (),
+        everything: bool = False,
+    ) -> Subscription:
+        """Wake-ups when these jobs' (or the project's) logs grow; see ``events.py``."""
+        return await self.hub.subscribe(job_id, project_id, job_ids=job_ids, everything=everything)
 
-    def get_job(self, job_id: uuid.UUID) -> Job:
-        """Read a job (same as ``get``)."""
-        return self.get(job_id)
+    async def wait(self, job_id: uuid.UUID, timeout: float | None = None) -> Job:
+        """The job once it finished, or as it is after ``timeout`` seconds.
 
-    def start_job(self, job_id: uuid.UUID) -> Job:
-        """Claim this pending job for the caller; later calls use the lease kept here."""
-        claimed = self.store.claim(self._identity, None, 1, MANUAL_LEASE_SECONDS, job_ids=[job_id])
-        if not claimed:
-            job = self.store.get(job_id)
-            raise LeaseLost(job.id)
-        self._held[job_id] = claimed[0].lease
-        return claimed[0]
-
-    def update_progress(
-        self, job_id: uuid.UUID, percent: float | None, message: str | None
-    ) -> None:
-        """Record progress on a job this client started."""
-        self.store.progress(self._lease(job_id), percent, message)
-
-    def complete_job(self, job_id: uuid.UUID, result: JSON = None) -> None:
-        """Complete a job this client started."""
-        self.store.complete(self._lease(job_id), result)
-        self._held.pop(job_id, None)
-
-    def fail_job(self, job_id: uuid.UUID, error: str) -> None:
-        """Fail a job this client started (no retry)."""
-        self.store.fail(self._lease(job_id), error)
-        self._held.pop(job_id, None)
-
-    def _lease(self, job_id: uuid.UUID) -> Lease:
-        try:
-            return self._held[job_id]
-        except KeyError:
-            raise LeaseLost(job_id) from None
+        Woken by the change feed; no timer poll. Raises ``JobNotFound``.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        async with await self.subscribe(job_id=job_id) as subscription:
+            while True:
+                job = await asyncio.to_thread(self.get, job_id)
+                left = None if deadline is None else deadline - time.monotonic()
+                if job.finished or (left is not None and left <= 0):
+                    return job
+                pause = WAIT_RECHECK_SECONDS if left is None else min(left, WAIT_RECHECK_SECONDS)
+                await subscription.wait(pause)

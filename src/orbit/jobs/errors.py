@@ -7,6 +7,7 @@ Errors (something went wrong)::
     ├── InvalidTransition    the job's status forbids the operation (e.g. delete while running)
     ├── LeaseLost            the worker no longer holds the job; its write was rejected
     ├── UnknownJobType       no handler registered under that name
+    ├── DuplicateIdempotencyKey  an enqueue's key is taken (JobClient returns that job)
     └── ConfigurationError   bad URL, bad settings
 
 Signals (a handler telling the worker what to do; not errors)::
@@ -58,6 +59,14 @@ class UnknownJobType(OrbitError):
     def __init__(self, job_type: str) -> None:
         super().__init__(f"unknown job type {job_type!r}")
         self.job_type = job_type
+
+
+class DuplicateIdempotencyKey(OrbitError):
+    """A job with this ``idempotency_key`` exists already (raised by the store's insert)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"a job with idempotency key {key!r} exists")
+        self.key = key
 
 
 class ConfigurationError(OrbitError):

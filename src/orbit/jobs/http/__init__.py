@@ -13,10 +13,10 @@ and its own enqueueing routes answer with ``accepted(job)``, taking the
 ``Idempotency-Key`` header through the ``idempotency_key`` dependency.
 
 Live progress (``streams.py``): ``GET /jobs/{id}/events`` and ``GET /jobs/events`` are
-Server-Sent Events, ``GET /jobs/{id}?wait=S`` long-polls. They share one ``EventHub`` per
-process (``app.state.events``, created on first use; an application may create it in its
-lifespan and ``await hub.close()`` on shutdown) and read ``app.state.event_streams``
-(a ``StreamOptions``) when set.
+Server-Sent Events, ``GET /jobs/{id}?wait=S`` long-polls (``polling.py``). They are woken
+through ``JobClient.subscribe`` (the store's change feed: one database watcher per
+process, which the application's lifespan starts and closes) and read
+``app.state.event_streams`` (a ``StreamOptions``) when set. Nothing here imports the store.
 
 Like the rest of the engine, it imports nothing else from ``orbit``.
 """
@@ -47,7 +47,7 @@ from orbit.jobs.http.security import (
     BodyLimitMiddleware,
     PayloadTooLarge,
 )
-from orbit.jobs.http.streams import StreamOptions, get_event_hub
+from orbit.jobs.http.streams import StreamOptions
 from orbit.jobs.http.tokens import StreamTokens
 
 __all__ = [
@@ -71,7 +71,6 @@ __all__ = [
     "accepted",
     "etag_for",
     "get_client",
-    "get_event_hub",
     "get_registry",
     "idempotency_key",
     "install_problem_handlers",

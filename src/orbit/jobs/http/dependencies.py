@@ -24,7 +24,6 @@ from fastapi import Depends, Header, Path, Query, Request
 from orbit.jobs.client import JobClient
 from orbit.jobs.http.problems import Problem
 from orbit.jobs.models import Job
-from orbit.jobs.store.rows import decode_cursor
 from orbit.jobs.worker.registry import JobRegistry
 
 IDEMPOTENCY_KEY_MAX = 200
@@ -100,12 +99,7 @@ async def page_cursor(
     """The list cursor, checked before it reaches the database; malformed ones are a 422."""
     if cursor is None:
         return None
-    try:
-        created, _ = decode_cursor(cursor)
-        valid = created.tzinfo is not None
-    except Exception:  # a forged cursor can fail in any way; all of them are the client's fault
-        valid = False
-    if not valid:
+    if not JobClient.valid_cursor(cursor):
         raise invalid_query(
             "cursor",
             "The cursor is malformed; pass back a next_cursor returned by this endpoint.",

@@ -41,6 +41,7 @@ from orbit.jobs.http.dependencies import (
     OlderThanDep,
     RegistryDep,
 )
+from orbit.jobs.http.polling import get_job
 from orbit.jobs.http.problems import PROBLEM_MEDIA_TYPE, Problem
 from orbit.jobs.http.responses import accepted, etag_for
 from orbit.jobs.http.schemas import (
@@ -51,13 +52,8 @@ from orbit.jobs.http.schemas import (
     JobOut,
     JobStats,
 )
-from orbit.jobs.http.streams import (
-    StreamToken,
-    get_job,
-    job_events,
-    project_events,
-    stream_token,
-)
+from orbit.jobs.http.security import StreamToken, stream_token
+from orbit.jobs.http.streams import job_events, project_events
 from orbit.jobs.models import Job, JobFilter, JobSpec
 from orbit.jobs.states import TERMINAL, JobStatus
 
@@ -110,7 +106,7 @@ def job_stats(
     client: ClientDep, project_id: IdFilter = None, job_type: TypeFilter = None
 ) -> JobStats:
     """How many jobs are in each status, optionally for one project or job type."""
-    counts = client.store.count_by_status(JobFilter(job_type=job_type, project_id=project_id))
+    counts = client.count_by_status(JobFilter(job_type=job_type, project_id=project_id))
     return JobStats(counts=counts, total=sum(counts.values()))
 
 

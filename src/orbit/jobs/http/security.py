@@ -23,7 +23,8 @@ import re
 import urllib.parse
 from collections.abc import Iterable
 
-from fastapi import HTTPException
+from fastapi import HTTPException, Request
+from pydantic import BaseModel
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -244,3 +245,25 @@ class BodyLimitMiddleware:
             if not isinstance(exc, PayloadTooLarge) or started:
                 raise
             await self._reject(scope, receive, send)
+
+
+# -- the route that issues stream tokens -----------------------------------------------
+
+
+class StreamToken(BaseModel):
+    """A short-lived token for ``?access_token=`` on the event streams."""
+
+    token: str | None
+    expires_in: int
+
+
+def stream_token(request: Request) -> StreamToken:
+    """A token an ``EventSource`` can pass as ``?access_token=`` (valid ``expires_in`` s).
+
+    ``token`` is null when the API requires no token.
+    """
+    tokens = request.scope.get(STREAM_TOKENS_SCOPE_KEY)
+    if not isinstance(tokens, StreamTokens):
+        return StreamToken(token=None, expires_in=0)
+    token, expires_in = tokens.issue()
+    return StreamToken(token=token, expires_in=expires_in)

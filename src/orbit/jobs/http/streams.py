@@ -1,4 +1,4 @@
-"""Live job events over HTTP: Server-Sent Events and long polling.
+"""Live job events over HTTP: Server-Sent Events (long polling is in ``polling.py``).
 
 ``GET /jobs/{id}/events`` streams one job's event log:
 
@@ -25,13 +25,8 @@ job's ``version`` it holds. Ordering is handled by ``orbit.jobs.events.LogCursor
 Comments (``: ping``) keep idle connections alive every ``keepalive_seconds`` (15 s).
 Disconnecting never affects the job.
 
-``GET /jobs/{id}?wait=S`` long-polls: with a baseline (the ``ETag`` in ``If-None-Match``,
-or ``?version=N``) it answers as soon as the job's version differs, or after ``S`` seconds
-(0-60) with ``304 Not Modified``. A stream token (``POST /auth/stream-token``) lets a
-browser's ``EventSource`` authenticate (see ``security.py``).
-
-Tuning lives in ``app.state.event_streams`` (a ``StreamOptions``); the fan-out hub in
-``app.state.events`` (created on first use when the application did not set one).
+Tuning lives in ``app.state.event_streams`` (a ``StreamOptions``). Wake-ups come from
+``JobClient.subscribe``: the store's change feed, one watcher of the database per process.
 """
 
 from __future__ import annotations
@@ -46,24 +41,18 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Query, Request
-from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel
+from fastapi.responses import Response
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
-from orbit.jobs.events import EventHub, LogCursor
+from orbit.jobs.client import JobClient
 from orbit.jobs.http.dependencies import ClientDep, JobIdPath
 from orbit.jobs.http.problems import Problem
-from orbit.jobs.http.responses import etag_for, etag_matches
 from orbit.jobs.http.schemas import JobOut
-from orbit.jobs.http.security import STREAM_TOKENS_SCOPE_KEY
-from orbit.jobs.http.tokens import StreamTokens
+from orbit.jobs.log_cursor import LogCursor, LogEntry, ProjectSnapshot
 from orbit.jobs.models import JSON, Job, JobEvent
 from orbit.jobs.states import TERMINAL, JobStatus
-from orbit.jobs.store import SQLStore
-from orbit.jobs.store.log import LogEntry, ProjectSnapshot
 
-MAX_WAIT_SECONDS = 60.0
 _EVENT_NAME = re.compile(r"[^A-Za-z0-9_.\-]")
 
 
@@ -93,17 +82,6 @@ def stream_options(request: Request) -> StreamOptions:
     return options if isinstance(options, StreamOptions) else StreamOptions()
 
 
-async def get_event_hub(request: Request, client: ClientDep) -> EventHub:
-    """The process's ``EventHub`` (``app.state.events``), created on first use."""
-    hub = getattr(request.app.state, "events", None)
-    if not isinstance(hub, EventHub) or hub.store is not client.store:
-        # First use, or the application started again with a new store.
-        hub = EventHub(client.store)
-        request.app.state.events = hub
-    return hub
-
-
-HubDep = Annotated[EventHub, Depends(get_event_hub)]
 OptionsDep = Annotated[StreamOptions, Depends(stream_options)]
 AfterQuery = Annotated[
     int | None,
@@ -183,18 +161,18 @@ def _sse_response(content: AsyncIterator[ServerSentEvent], options: StreamOption
 
 
 async def follow_job(
-    hub: EventHub, store: SQLStore, job: Job, cursor: int | None, options: StreamOptions
+    client: JobClient, job: Job, cursor: int | None, options: StreamOptions
 ) -> AsyncIterator[ServerSentEvent]:
     """The events of ``job`` after ``cursor`` (a snapshot first when there is none)."""
     yield ServerSentEvent(retry=options.retry_ms)
-    subscription = await hub.subscribe(job_id=job.id)
+    subscription = await client.subscribe(job_id=job.id)
     try:
         if cursor is None:
             yield ServerSentEvent(_data(_job_json(job)), event="snapshot", id=str(job.version))
             cursor = job.version
         status, known = job.status, job.version
         while True:
-            events = await run_in_threadpool(store.events_after, job.id, cursor, options.page_size)
+            events = await run_in_threadpool(client.events, job.id, cursor, options.page_size)
             for event in events:
                 cursor = event.seq
                 if event.kind == "status" and event.seq > known:
@@ -213,7 +191,6 @@ async def follow_job(
 async def job_events(
     job_id: JobIdPath,
     client: ClientDep,
-    hub: HubDep,
     options: OptionsDep,
     after: AfterQuery = None,
     last_event_id: LastEventIdHeader = None,
@@ -223,15 +200,14 @@ async def job_events(
     job = await run_in_threadpool(client.get, job_id)
     if cursor is not None and job.finished and cursor >= job.version:
         return Response(status_code=204)
-    return _sse_response(follow_job(hub, client.store, job, cursor, options), options)
+    return _sse_response(follow_job(client, job, cursor, options), options)
 
 
 # -- every job of a project ------------------------------------------------------------------
 
 
 async def follow_project(
-    hub: EventHub,
-    store: SQLStore,
+    client: JobClient,
     project_id: uuid.UUID,
     job_type: str | None,
     cursor: LogCursor,
@@ -240,7 +216,7 @@ async def follow_project(
 ) -> AsyncIterator[ServerSentEvent]:
     """The events of the project's jobs after ``cursor``, a snapshot first if given."""
     yield ServerSentEvent(retry=options.retry_ms)
-    subscription = await hub.subscribe(project_id=project_id)
+    subscription = await client.subscribe(project_id=project_id)
     known: dict[uuid.UUID, int] = {}
     try:
         if snapshot is not None:
@@ -249,7 +225,7 @@ async def follow_project(
             yield ServerSentEvent(_data(data), event="snapshot", id=str(cursor.position))
         while True:
             read = await run_in_threadpool(
-                store.read_log, cursor.position, project_id, job_type, options.page_size
+                client.read_log, cursor.position, project_id, job_type, options.page_size
             )
             for entry in cursor.advance(read):
                 if entry.kind == "step" or known.get(entry.job_id, 0) >= entry.seq:
@@ -269,7 +245,7 @@ async def follow_project(
 
 
 async def settled_snapshot(
-    store: SQLStore, project_id: uuid.UUID, job_type: str | None, options: StreamOptions
+    client: JobClient, project_id: uuid.UUID, job_type: str | None, options: StreamOptions
 ) -> tuple[ProjectSnapshot, LogCursor]:
     """A project snapshot whose position every later event is above, when possible.
 
@@ -283,11 +259,11 @@ async def settled_snapshot(
     """
     deadline = time.monotonic() + options.hole_grace_seconds
     while True:
-        snapshot = await run_in_threadpool(store.project_snapshot, project_id, job_type)
+        snapshot = await run_in_threadpool(client.project_snapshot, project_id, job_type)
         cursor = LogCursor.after_snapshot(snapshot, grace_seconds=options.hole_grace_seconds)
         while cursor.position < snapshot.top and time.monotonic() < deadline:
             read = await run_in_threadpool(
-                store.read_log, snapshot.floor, project_id, job_type, snapshot.top - snapshot.floor
+                client.read_log, snapshot.floor, project_id, job_type, snapshot.top - snapshot.floor
             )
             if read.xmin is None or snapshot.xmax is None or read.xmin < snapshot.xmax:
                 await asyncio.sleep(options.hole_recheck_seconds)  # a writer is mid-commit
@@ -301,7 +277,6 @@ async def settled_snapshot(
 
 async def project_events(
     client: ClientDep,
-    hub: HubDep,
     options: OptionsDep,
     project_id: Annotated[uuid.UUID, Query(description="The project whose jobs to follow.")],
     job_type: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
@@ -310,102 +285,21 @@ async def project_events(
 ) -> Response:
     """Follow every job of a project as Server-Sent Events (ids: global event ids)."""
     position = resume_cursor(after, last_event_id)
-    store = client.store
     snapshot = None
     if position is None:
-        snapshot, cursor = await settled_snapshot(store, project_id, job_type, options)
+        snapshot, cursor = await settled_snapshot(client, project_id, job_type, options)
     else:
         cursor = LogCursor(position, grace_seconds=options.hole_grace_seconds)
-    content = follow_project(hub, store, project_id, job_type, cursor, snapshot, options)
+    content = follow_project(client, project_id, job_type, cursor, snapshot, options)
     return _sse_response(content, options)
 
 
-# -- long polling ----------------------------------------------------------------------------
-
-
-def _validators(job: Job) -> dict[str, str]:
-    return {"ETag": etag_for(job), "Cache-Control": "no-cache"}
-
-
-async def get_job(
-    job_id: JobIdPath,
-    request: Request,
-    client: ClientDep,
-    wait: Annotated[
-        float,
-        Query(
-            ge=0,
-            le=MAX_WAIT_SECONDS,
-            description="Long poll: wait up to this many seconds for the job to change.",
-        ),
-    ] = 0,
-    version: Annotated[
-        int | None,
-        Query(ge=0, description="The version the client holds (instead of If-None-Match)."),
-    ] = None,
-) -> Response:
-    """One job; 304 while it still matches the client's ``If-None-Match`` or ``?version``.
-
-    With ``?wait=S`` an unchanged job is held for up to ``S`` seconds and answered the
-    moment it changes (200), or with a bodiless 304 when the time is up.
-    """
-    if_none_match = request.headers.get("if-none-match")
-
-    def unchanged(job: Job) -> bool:
-        if if_none_match:
-            return etag_matches(if_none_match, etag_for(job))
-        return version is not None and job.version == version
-
-    job = await run_in_threadpool(client.get, job_id)
-    if wait > 0 and unchanged(job):
-        hub = await get_event_hub(request, client)
-        subscription = await hub.subscribe(job_id=job_id)
-        try:
-            deadline = time.monotonic() + wait
-            job = await run_in_threadpool(client.get, job_id)  # changed while subscribing?
-            while unchanged(job) and (remaining := deadline - time.monotonic()) > 0:
-                if await subscription.wait(remaining):
-                    job = await run_in_threadpool(client.get, job_id)
-        finally:
-            subscription.close()
-    if unchanged(job):
-        return Response(status_code=304, headers=_validators(job))
-    return JSONResponse(_job_json(job), headers=_validators(job))
-
-
-# -- stream tokens ---------------------------------------------------------------------------
-
-
-class StreamToken(BaseModel):
-    """A short-lived token for ``?access_token=`` on the event streams."""
-
-    token: str | None
-    expires_in: int
-
-
-def stream_token(request: Request) -> StreamToken:
-    """A token an ``EventSource`` can pass as ``?access_token=`` (valid ``expires_in`` s).
-
-    ``token`` is null when the API requires no token.
-    """
-    tokens = request.scope.get(STREAM_TOKENS_SCOPE_KEY)
-    if not isinstance(tokens, StreamTokens):
-        return StreamToken(token=None, expires_in=0)
-    token, expires_in = tokens.issue()
-    return StreamToken(token=token, expires_in=expires_in)
-
-
 __all__ = [
-    "HubDep",
     "StreamOptions",
-    "StreamToken",
     "follow_job",
     "follow_project",
-    "get_event_hub",
-    "get_job",
     "job_events",
     "project_events",
     "resume_cursor",
     "stream_options",
-    "stream_token",
 ]

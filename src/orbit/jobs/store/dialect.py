@@ -15,10 +15,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from orbit.jobs.models import Lease, Outcome
+from orbit.jobs.store.feed import FeedSource
 from orbit.jobs.store.outcomes import PROGRESS, insert_events, record_outcome
 from orbit.jobs.store.rows import JOB_COLUMNS, event_row
 from orbit.jobs.store.schema import jobs
-from orbit.jobs.store.wakeup import Wakeup
 
 READ_ONLY_OPTION = "orbit_readonly"
 
@@ -48,9 +48,9 @@ class Dialect:
         """Tell whether ``exc`` is a unique-constraint violation."""
         return True
 
-    def wakeup(self, engine: Engine, fallback_seconds: float) -> Wakeup:
-        """A source of "there may be new work" signals from other processes."""
-        return Wakeup(fallback_seconds)
+    def feed_source(self, engine: Engine) -> FeedSource:
+        """How the change feed learns of other processes' commits (``feed.py``)."""
+        return FeedSource()
 
     def close(self) -> None:
         """Release anything the dialect opened beside the main engine."""

@@ -6,70 +6,24 @@ the next one allocates an id. On PostgreSQL an id is allocated when the row is i
 before its transaction commits, so a transaction holding a smaller id can commit after a
 larger id was already read. Readers there need to know which missing ids may still
 appear: every read also returns its snapshot's ``xmin`` and ``xmax`` (see
-``orbit.jobs.events.LogCursor`` for how they are used).
+``orbit.jobs.log_cursor.LogCursor`` for how they are used).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
-from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from orbit.jobs.models import JSON, Job
+from orbit.jobs.log_cursor import LogEntry, LogRead, ProjectSnapshot
 from orbit.jobs.states import ACTIVE
 from orbit.jobs.store.rows import JOB_COLUMNS, to_job
 from orbit.jobs.store.schema import job_events, jobs
 
 SNAPSHOT_JOBS_MAX = 1000
 """At most this many active jobs in a project snapshot (the oldest first)."""
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class LogEntry:
-    """One row of the global log; ``payload`` only for the reader's own jobs (not steps)."""
-
-    id: int
-    job_id: uuid.UUID
-    seq: int
-    kind: str
-    payload: Mapping[str, JSON] | None
-    mine: bool
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class LogRead:
-    """Log rows after a cursor, with the snapshot they were read in.
-
-    ``xmin``/``xmax`` are PostgreSQL's snapshot bounds (``None`` on SQLite, where ids are
-    visible in commit order): every transaction with an id below ``xmin`` had ended when
-    the rows were read, and every transaction that had allocated an event id by then has
-    a transaction id below ``xmax``.
-    """
-
-    entries: list[LogEntry]
-    xmin: int | None
-    xmax: int | None
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class ProjectSnapshot:
-    """A project's active jobs and the log position they reflect, read in one snapshot.
-
-    ``top`` is the largest event id visible then; ``present`` the ids visible in
-    ``(floor, top]`` (the ids missing there may belong to transactions that were still
-    running); ``xmax`` as in ``LogRead``.
-    """
-
-    jobs: list[Job]
-    top: int
-    floor: int
-    present: frozenset[int]
-    xmax: int | None
-    truncated: bool
 
 
 def _mine(project_id: uuid.UUID, job_type: str | None) -> sa.ColumnElement[bool]:

@@ -1,20 +1,19 @@
-"""PostgreSQL: engine setup, NOTIFY on new work and new events, and the LISTEN wake-up.
+"""PostgreSQL: engine setup, single-statement writes with NOTIFY, and the feed's source.
 
 The claim itself is the shared statement in ``sql.py`` (``FOR UPDATE SKIP LOCKED`` renders
-only here). NOTIFY is sent inside the transaction that made jobs runnable, so listeners
-are woken only after commit; it is a hint, the table stays the truth.
+only here). NOTIFY is sent inside the transaction that wrote, so listeners are woken only
+after commit; it is a hint, the tables stay the truth.
 
-Two channels: ``orbit_jobs`` wakes idle workers (new runnable work, empty payload);
-``orbit_events`` tells event streams that a job's log grew, with the payload
-``'<job_id> <project_id>'`` (the project part empty for jobs without one). Every statement
-that appends events sends the latter itself, in the same statement, so it costs no extra
-round trip and fires only if the write commits.
+One channel, ``orbit_changes``, with typed payloads read by ``ListenSource`` (the change
+feed's one ``LISTEN`` connection per process, see ``feed.py``): ``r`` when jobs became
+runnable, ``e <job_id> <project_id>`` when a job's log grew (the project part empty for
+jobs without one). Every statement that appends events sends the latter itself, in the
+same statement, so it costs no extra round trip and fires only if the write commits.
+PostgreSQL folds identical notifications of one transaction into one.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import json
 import logging
@@ -29,14 +28,14 @@ from sqlalchemy.engine import Connection, Engine
 
 from orbit.jobs.models import Lease, Outcome
 from orbit.jobs.store.dialect import Dialect
+from orbit.jobs.store.feed import RUNNABLE, Change, ChangeFeed, ChangeKind, FeedSource
 from orbit.jobs.store.outcomes import outcome_params, outcome_payload
 from orbit.jobs.store.rows import NEW_EVENT_COLUMNS, NEW_JOB_COLUMNS
 from orbit.jobs.store.schema import jobs
-from orbit.jobs.store.wakeup import Wakeup
 
-CHANNEL = "orbit_jobs"
-EVENTS_CHANNEL = "orbit_events"
-RECONNECT_SECONDS = 1.0
+CHANNEL = "orbit_changes"
+RUNNABLE_TAG = "r"
+EVENT_TAG = "e"
 
 log = logging.getLogger("orbit.jobs.postgres")
 
@@ -56,43 +55,43 @@ def libpq_conninfo(engine: Engine) -> str:
     return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-class ListenWakeup(Wakeup):
-    """Signals on ``NOTIFY orbit_jobs``; reconnects by itself when the server restarts."""
+class ListenSource(FeedSource):
+    """The PostgreSQL change source: one ``LISTEN`` connection per store and process."""
 
-    def __init__(self, conninfo: str, fallback_seconds: float) -> None:
-        super().__init__(fallback_seconds)
-        self._conninfo = conninfo
-        self._task: asyncio.Task[None] | None = None
+    def __init__(self, conninfo: str) -> None:
+        self.conninfo = conninfo
 
-    async def start(self) -> None:
-        await super().start()
-        self._task = asyncio.create_task(self._listen(), name="orbit-pg-listen")
+    async def run(self, feed: ChangeFeed) -> None:
+        async with await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True) as conn:
+            await conn.execute(f"LISTEN {CHANNEL}")
+            feed.live()
+            async for notify in conn.notifies():
+                change = parse_payload(notify.payload)
+                if change is not None:
+                    feed.publish([change])
 
-    async def _listen(self) -> None:
-        while True:
-            try:
-                async with await psycopg.AsyncConnection.connect(
-                    self._conninfo, autocommit=True
-                ) as conn:
-                    await conn.execute(f"LISTEN {CHANNEL}")
-                    self.notify()  # anything enqueued while we were away
-                    async for _ in conn.notifies():
-                        self.notify()
-            except psycopg.OperationalError as exc:
-                log.warning("listen connection lost (%s); reconnecting", exc)
-                await asyncio.sleep(RECONNECT_SECONDS)
 
-    async def close(self) -> None:
-        await super().close()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+def parse_payload(payload: str) -> Change | None:
+    """The change a notification on ``CHANNEL`` announces (None when malformed)."""
+    kind, _, rest = payload.partition(" ")
+    if kind == RUNNABLE_TAG:
+        return RUNNABLE
+    job_part, _, project_part = rest.partition(" ")
+    try:
+        job_id = uuid.UUID(job_part) if job_part else None
+        project_id = uuid.UUID(project_part) if project_part else None
+    except ValueError:
+        job_id = project_id = None
+        kind = "?"
+    if kind != EVENT_TAG:
+        log.warning("ignoring malformed %s payload %r", CHANNEL, payload)
+        return None
+    return Change(ChangeKind.EVENT, job_id, project_id)
 
 
 def _payload(alias: str) -> str:
-    """The ``orbit_events`` payload of the job row ``alias``: ``'<job_id> <project_id>'``."""
-    return f"{alias}.id::text || ' ' || coalesce({alias}.project_id::text, '')"
+    """The ``EVENT`` payload of the job row ``alias``: ``'e <job_id> <project_id>'``."""
+    return f"'{EVENT_TAG} ' || {alias}.id::text || ' ' || coalesce({alias}.project_id::text, '')"
 
 
 # One round trip records a whole batch: unnest the outcomes, update the rows still held
@@ -126,7 +125,7 @@ WITH o AS (
     SELECT u.id, u.version, 'status', CAST(u.payload AS jsonb), :now FROM u
 )
 SELECT u.id FROM u
-CROSS JOIN LATERAL (SELECT pg_notify('{EVENTS_CHANNEL}', {_payload("u")}) AS sent) AS n
+CROSS JOIN LATERAL (SELECT pg_notify('{CHANNEL}', {_payload("u")}) AS sent) AS n
 """)
 
 
@@ -142,7 +141,7 @@ WITH u AS (
     SELECT id, version, 'progress', CAST(:payload AS jsonb), :now FROM u
 )
 SELECT u.version FROM u
-CROSS JOIN LATERAL (SELECT pg_notify('{EVENTS_CHANNEL}', {_payload("u")}) AS sent) AS n
+CROSS JOIN LATERAL (SELECT pg_notify('{CHANNEL}', {_payload("u")}) AS sent) AS n
 """)
 
 # Events appended inside a transaction (claim, cancel, retry, custom events, steps, reclaim):
@@ -156,13 +155,13 @@ WITH e AS (
     )
     RETURNING job_id
 )
-SELECT count(pg_notify('{EVENTS_CHANNEL}', {_payload("j")})) AS announced
+SELECT count(pg_notify('{CHANNEL}', {_payload("j")})) AS announced
 FROM jobs AS j WHERE j.id IN (SELECT job_id FROM e)
 """)
 
 # After a bulk COPY: one announcement per project (nobody can follow a job id yet unknown).
 ANNOUNCE_PROJECTS = sa.text(f"""
-SELECT count(pg_notify('{EVENTS_CHANNEL}', ' ' || p)) AS announced
+SELECT count(pg_notify('{CHANNEL}', '{EVENT_TAG}  ' || p)) AS announced
 FROM unnest(CAST(:projects AS text[])) AS p
 """)
 
@@ -181,7 +180,8 @@ WITH j AS (
     SELECT id, 1, 'status', CAST(:payload AS jsonb), created_at FROM j
 )
 SELECT j.* FROM j CROSS JOIN LATERAL (
-    SELECT pg_notify('{CHANNEL}', '') AS work, pg_notify('{EVENTS_CHANNEL}', {_payload("j")}) AS log
+    SELECT pg_notify('{CHANNEL}', '{RUNNABLE_TAG}') AS work,
+        pg_notify('{CHANNEL}', {_payload("j")}) AS log
 ) AS wake
 """).columns(*jobs.c)
 
@@ -300,10 +300,10 @@ class PostgresDialect(Dialect):
         return {o.lease.job_id for o in outcomes} - set(recorded)
 
     def after_enqueue(self, conn: Connection) -> None:
-        conn.execute(sa.text(f"NOTIFY {CHANNEL}"))
+        conn.execute(sa.text(f"NOTIFY {CHANNEL}, '{RUNNABLE_TAG}'"))
 
     def is_unique_violation(self, exc: sa.exc.IntegrityError) -> bool:
         return isinstance(exc.orig, psycopg.errors.UniqueViolation)
 
-    def wakeup(self, engine: Engine, fallback_seconds: float) -> Wakeup:
-        return ListenWakeup(libpq_conninfo(engine), fallback_seconds)
+    def feed_source(self, engine: Engine) -> FeedSource:
+        return ListenSource(libpq_conninfo(engine))

@@ -28,25 +28,22 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from orbit.jobs.clock import Clock, SystemClock
-from orbit.jobs.errors import InvalidTransition, JobNotFound, LeaseLost
-from orbit.jobs.models import JSON, Job, JobEvent, JobFilter, JobPage, JobSpec, Lease, Outcome
+from orbit.jobs.errors import DuplicateIdempotencyKey, InvalidTransition, LeaseLost
+from orbit.jobs.models import JSON, Job, JobSpec, Lease, Outcome
 from orbit.jobs.states import RETRYABLE, TERMINAL, JobStatus
 from orbit.jobs.store.dialect import Dialect, read_only
-from orbit.jobs.store.log import LogRead, ProjectSnapshot, read_log, read_project_snapshot
+from orbit.jobs.store.feed import ChangeFeed
 from orbit.jobs.store.outcomes import BUMP
+from orbit.jobs.store.reads import StoreReads
 from orbit.jobs.store.reclaim import ReclaimReport, reclaim_statements
 from orbit.jobs.store.rows import (
     JOB_COLUMNS,
     clip_message,
-    decode_cursor,
-    encode_cursor,
     event_row,
     status_payload,
-    to_event,
     to_job,
 )
-from orbit.jobs.store.schema import job_events, jobs
-from orbit.jobs.store.wakeup import Wakeup
+from orbit.jobs.store.schema import jobs
 
 _S = JobStatus
 # Literals, not bound parameters, so the planner can match the partial indexes.
@@ -56,7 +53,7 @@ _NEXT_VERSION = jobs.c.version + 1
 DEFAULT_MAX_ATTEMPTS = 3
 
 
-class SQLStore:
+class SQLStore(StoreReads):
     """Jobs persisted in a SQL database; the one owner of every job transition."""
 
     def __init__(self, engine: Engine, dialect: Dialect, clock: Clock | None = None) -> None:
@@ -64,8 +61,7 @@ class SQLStore:
         self.dialect = dialect
         self.clock: Clock = clock or SystemClock()
         self._read_engine = read_only(engine)
-        self._enqueue_listeners: list[Callable[[], None]] = []
-        self._event_listeners: list[Callable[[], None]] = []
+        self.feed = ChangeFeed(dialect.feed_source(engine))
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -74,39 +70,9 @@ class SQLStore:
         with self.engine.begin() as conn:
             yield conn
 
-    @contextlib.contextmanager
-    def _read(self) -> Iterator[Connection]:
-        with self._read_engine.connect() as conn:
-            yield conn
-
-    def add_enqueue_listener(self, listener: Callable[[], None]) -> Callable[[], None]:
-        """Call ``listener`` after jobs become runnable in this process; returns an unsubscribe."""
-        self._enqueue_listeners.append(listener)
-        return lambda: self._enqueue_listeners.remove(listener)
-
-    def _announce(self) -> None:
-        for listener in list(self._enqueue_listeners):
-            listener()
-
-    def add_event_listener(self, listener: Callable[[], None]) -> Callable[[], None]:
-        """Call ``listener`` after every commit of this store that appended events.
-
-        It runs on the writing thread right after the commit, so it must be quick and must
-        not raise (e.g. ``loop.call_soon_threadsafe``). Returns an unsubscribe function.
-        """
-        self._event_listeners.append(listener)
-        return lambda: self._event_listeners.remove(listener)
-
-    def _events_written(self) -> None:
-        if self._event_listeners:  # the hot paths pay this one check when nobody listens
-            for listener in list(self._event_listeners):
-                listener()
-
-    def wakeup(self, fallback_seconds: float = 1.0) -> Wakeup:
-        """A wake-up source for workers: in-process signals plus the database's own."""
-        wakeup = self.dialect.wakeup(self.engine, fallback_seconds)
-        wakeup.unsubscribe = self.add_enqueue_listener(wakeup.notify_threadsafe)
-        return wakeup
+    def _committed(self, *, runnable: bool = False) -> None:
+        # This process's own commits reach the feed at once, whatever the dialect's source.
+        self.feed.committed(runnable=runnable)
 
     def close(self) -> None:
         """Release every pooled connection."""
@@ -136,19 +102,18 @@ class SQLStore:
         }
 
     def enqueue(self, spec: JobSpec) -> Job:
-        """Insert a pending job; with an ``idempotency_key`` already used, return that job."""
+        """Insert a pending job; raises ``DuplicateIdempotencyKey`` when its key is taken
+        (``JobClient.enqueue`` answers with that job)."""
         now = self.clock.now()
         values = self._insert_values(spec, now)
         event = event_row(values["id"], 1, "status", status_payload(_S.PENDING), now)
         try:
             row = self.dialect.insert_job(self.engine, values, event)
         except sa.exc.IntegrityError as exc:
-            existing = self.by_idempotency_key(spec.idempotency_key)
-            if existing is None or not self.dialect.is_unique_violation(exc):
+            if spec.idempotency_key is None or not self.dialect.is_unique_violation(exc):
                 raise
-            return existing
-        self._events_written()
-        self._announce()
+            raise DuplicateIdempotencyKey(spec.idempotency_key) from None
+        self._committed(runnable=True)
         return to_job(row)
 
     def enqueue_many(self, specs: Sequence[JobSpec]) -> list[uuid.UUID]:
@@ -159,113 +124,8 @@ class SQLStore:
         with self._write() as conn:
             self.dialect.insert_jobs(conn, rows, events)
             self.dialect.after_enqueue(conn)
-        self._events_written()
-        self._announce()
+        self._committed(runnable=True)
         return [r["id"] for r in rows]
-
-    def by_idempotency_key(self, key: str | None) -> Job | None:
-        if key is None:
-            return None
-        with self._read() as conn:
-            row = conn.execute(
-                sa.select(*JOB_COLUMNS).where(jobs.c.idempotency_key == key)
-            ).one_or_none()
-        return to_job(row) if row else None
-
-    # -- reads ------------------------------------------------------------------------------
-
-    def get(self, job_id: uuid.UUID) -> Job:
-        """Read one job; raises ``JobNotFound``."""
-        with self._read() as conn:
-            row = conn.execute(sa.select(*JOB_COLUMNS).where(jobs.c.id == job_id)).one_or_none()
-        if row is None:
-            raise JobNotFound(job_id)
-        return to_job(row)
-
-    def list(
-        self, where: JobFilter | None = None, limit: int = 50, cursor: str | None = None
-    ) -> JobPage:
-        """List jobs newest first, ``limit`` per page; pass ``next_cursor`` back for more."""
-        where = where or JobFilter()
-        stmt = sa.select(*JOB_COLUMNS)
-        for column, value in (
-            (jobs.c.status, where.status.value if where.status else None),
-            (jobs.c.job_type, where.job_type),
-            (jobs.c.project_id, where.project_id),
-            (jobs.c.interview_id, where.interview_id),
-            (jobs.c.parent_id, where.parent_id),
-        ):
-            if value is not None:
-                stmt = stmt.where(column == value)
-        if cursor:
-            created, job_id = decode_cursor(cursor)
-            stmt = stmt.where(sa.tuple_(jobs.c.created_at, jobs.c.id) < (created, job_id))
-        stmt = stmt.order_by(jobs.c.created_at.desc(), jobs.c.id.desc()).limit(limit + 1)
-        with self._read() as conn:
-            items = [to_job(r) for r in conn.execute(stmt)]
-        more = len(items) > limit
-        items = items[:limit]
-        return JobPage(items, encode_cursor(items[-1]) if more else None)
-
-    def count_by_status(self, where: JobFilter | None = None) -> dict[JobStatus, int]:
-        """How many jobs are in each status (optionally for one project or type)."""
-        where = where or JobFilter()
-        stmt = sa.select(jobs.c.status, sa.func.count()).group_by(jobs.c.status)
-        if where.job_type:
-            stmt = stmt.where(jobs.c.job_type == where.job_type)
-        if where.project_id:
-            stmt = stmt.where(jobs.c.project_id == where.project_id)
-        with self._read() as conn:
-            counts = {JobStatus(s): n for s, n in conn.execute(stmt)}
-        return {s: counts.get(s, 0) for s in JobStatus}
-
-    def events_after(
-        self, job_id: uuid.UUID, seq: int = 0, limit: int = 1000
-    ) -> builtins.list[JobEvent]:
-        """A job's events with ``seq`` greater than ``seq``, oldest first."""
-        stmt = (
-            sa.select(job_events)
-            .where(job_events.c.job_id == job_id, job_events.c.seq > seq)
-            .order_by(job_events.c.seq)
-            .limit(limit)
-        )
-        with self._read() as conn:
-            return [to_event(r) for r in conn.execute(stmt)]
-
-    # -- the global log, for streams of many jobs -------------------------------------------
-
-    @property
-    def commit_ordered_ids(self) -> bool:
-        """Whether event ids become visible in increasing order (see ``store/log.py``)."""
-        return self.dialect.commit_ordered_ids
-
-    def read_log(
-        self, after: int, project_id: uuid.UUID, job_type: str | None = None, limit: int = 500
-    ) -> LogRead:
-        """Events of every job with ``id > after``, flagged when they belong to the project."""
-        with self._read() as conn:
-            return read_log(
-                conn,
-                after,
-                project_id,
-                job_type,
-                limit,
-                with_snapshot=not self.dialect.commit_ordered_ids,
-            )
-
-    def project_snapshot(
-        self, project_id: uuid.UUID, job_type: str | None = None, window: int = 1000
-    ) -> ProjectSnapshot:
-        """A project's active jobs and the log position they reflect, in one snapshot."""
-        engine = self.dialect.snapshot_engine(self._read_engine)
-        with engine.connect() as conn, conn.begin():
-            return read_project_snapshot(
-                conn,
-                project_id,
-                job_type,
-                window,
-                with_snapshot=not self.dialect.commit_ordered_ids,
-            )
 
     # -- worker side: claim, heartbeat, progress, outcomes ----------------------------------
 
@@ -328,7 +188,7 @@ class SQLStore:
                 ],
             )
         if claimed:
-            self._events_written()
+            self._committed()
         claimed.sort(key=lambda j: (j.priority, j.run_at, j.id))
         return claimed
 
@@ -351,16 +211,6 @@ class SQLStore:
         with self._write() as conn:
             return {row.id: row.cancel_requested_at is not None for row in conn.execute(stmt)}
 
-    def cancel_requested(self, job_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
-        """Which of these jobs a client asked to cancel."""
-        if not job_ids:
-            return set()
-        stmt = sa.select(jobs.c.id).where(
-            jobs.c.id.in_(list(job_ids)), jobs.c.cancel_requested_at.is_not(None)
-        )
-        with self._read() as conn:
-            return set(conn.execute(stmt).scalars())
-
     def progress(self, lease: Lease, percent: float | None, message: str | None) -> int:
         """Record progress under ``lease``; returns the new version. Raises ``LeaseLost``."""
         version = self.dialect.write_progress(
@@ -368,7 +218,7 @@ class SQLStore:
         )
         if version is None:
             raise LeaseLost(lease.job_id)
-        self._events_written()
+        self._committed()
         return version
 
     def append_event(self, lease: Lease, kind: str, payload: dict[str, JSON]) -> int:
@@ -380,7 +230,7 @@ class SQLStore:
         with self._write() as conn:
             seq = self._bump(conn, lease, now)
             self.dialect.insert_events(conn, [event_row(lease.job_id, seq, kind, payload, now)])
-        self._events_written()
+        self._committed()
         return seq
 
     def run_step(self, lease: Lease, name: str, write: Callable[[Connection], JSON]) -> JSON:
@@ -396,18 +246,8 @@ class SQLStore:
             result = write(conn)
             payload = {"name": name, "result": result}
             self.dialect.insert_events(conn, [event_row(lease.job_id, seq, "step", payload, now)])
-        self._events_written()
+        self._committed()
         return result
-
-    def steps(self, job_id: uuid.UUID) -> dict[str, JSON]:
-        """The results of a job's checkpointed steps, by name."""
-        stmt = (
-            sa.select(job_events.c.payload)
-            .where(job_events.c.job_id == job_id, job_events.c.kind == "step")
-            .order_by(job_events.c.seq)
-        )
-        with self._read() as conn:
-            return {p["name"]: p["result"] for p in conn.execute(stmt).scalars()}
 
     def _bump(self, conn: Connection, lease: Lease, now: dt.datetime) -> int:
         version = conn.execute(
@@ -426,10 +266,8 @@ class SQLStore:
             lost = self.dialect.record_outcomes(conn, outcomes, self.clock.now())
             if requeued:
                 self.dialect.after_enqueue(conn)
-        if len(lost) < len(outcomes):
-            self._events_written()
-        if requeued:
-            self._announce()
+        if len(lost) < len(outcomes) or requeued:
+            self._committed(runnable=requeued)
         return lost
 
     def complete(self, lease: Lease, result: JSON = None) -> None:
@@ -479,7 +317,7 @@ class SQLStore:
                     conn, [event_row(job.id, job.version, kind, payload, now)]
                 )
         if row is not None:
-            self._events_written()
+            self._committed()
             return job
         job = self.get(job_id)
         if job.status is _S.RUNNING:
@@ -523,8 +361,7 @@ class SQLStore:
         if row is None:
             job = self.get(job_id)
             raise InvalidTransition(job_id, job.status.value, "retry")
-        self._events_written()
-        self._announce()
+        self._committed(runnable=True)
         return to_job(row)
 
     def delete(self, job_id: uuid.UUID) -> None:
@@ -567,7 +404,5 @@ class SQLStore:
             if report.requeued:
                 self.dialect.after_enqueue(conn)
         if report.total:
-            self._events_written()
-        if report.requeued:
-            self._announce()
+            self._committed(runnable=bool(report.requeued))
         return report

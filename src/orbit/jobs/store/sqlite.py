@@ -1,12 +1,13 @@
-"""SQLite: engine setup, write transactions and the cross-process wake-up.
+"""SQLite: engine setup, write transactions and the change feed's source.
 
 * WAL journal, ``synchronous=NORMAL`` and a generous ``busy_timeout`` so readers never
   block writers and writers queue instead of failing.
 * Every write transaction starts with ``BEGIN IMMEDIATE``: it takes the write lock first.
   A deferred transaction that reads and then writes can fail with SQLITE_BUSY_SNAPSHOT,
   which ``busy_timeout`` does not retry; read-only connections keep a plain ``BEGIN``.
-* Wake-up across processes polls ``PRAGMA data_version`` on a dedicated connection; the
-  value changes whenever another connection commits, and reading it costs microseconds.
+* The change feed (``feed.py``) learns of other connections' commits by checking
+  ``PRAGMA data_version`` on a dedicated connection; the value changes whenever another
+  connection commits, and reading it costs microseconds.
 """
 
 from __future__ import annotations
@@ -27,11 +28,12 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
 from orbit.jobs.store.dialect import READ_ONLY_OPTION, Dialect
+from orbit.jobs.store.feed import RUNNABLE, Change, ChangeFeed, ChangeKind, FeedSource
 from orbit.jobs.store.rows import NEW_EVENT_COLUMNS, NEW_JOB_COLUMNS
 from orbit.jobs.store.sqlite_writes import BUSY_TIMEOUT_MS, QueuedWriteConnection, write_lock
-from orbit.jobs.store.wakeup import Wakeup
 
 POLL_SECONDS = 0.005
+_TAIL_BATCH = 10_000
 
 
 def create_sqlite_engine(url: sa.URL) -> Engine:
@@ -77,38 +79,76 @@ def create_sqlite_engine(url: sa.URL) -> Engine:
     return engine
 
 
-class DataVersionWakeup(Wakeup):
-    """Signals when another connection committed to the database file."""
+class DataVersionSource(FeedSource):
+    """The SQLite change source: one ``PRAGMA data_version`` watcher per store and process.
 
-    def __init__(self, path: str, fallback_seconds: float, poll_seconds: float = POLL_SECONDS):
-        super().__init__(fallback_seconds)
-        self._path = path
-        self._poll_seconds = poll_seconds
-        self._task: asyncio.Task[None] | None = None
+    ``data_version`` changes when any other connection commits (this process's pooled
+    connections too: the watcher has a connection of its own). A check costs microseconds,
+    so it runs every ``poll_seconds`` and at once when this process's store pokes it. On a
+    change it publishes ``RUNNABLE`` (a commit may have made work runnable) and, while
+    anyone follows events, reads the ids of the new log rows once for all of them.
+    """
 
-    async def start(self) -> None:
-        await super().start()
-        self._task = asyncio.create_task(self._watch(), name="orbit-sqlite-wakeup")
+    needs_pokes = True
 
-    async def _watch(self) -> None:
-        conn = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
+    def __init__(self, path: str, poll_seconds: float = POLL_SECONDS) -> None:
+        self.path = path
+        self.poll_seconds = poll_seconds
+        self._poked: asyncio.Event | None = None
+
+    def poke(self) -> None:
+        if self._poked is not None:
+            self._poked.set()
+
+    async def run(self, feed: ChangeFeed) -> None:
+        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        poked = self._poked = asyncio.Event()
         try:
-            last = conn.execute("PRAGMA data_version").fetchone()[0]
+            conn.execute("PRAGMA busy_timeout=1000")  # never hold the loop for long
+            version = conn.execute("PRAGMA data_version").fetchone()[0]
+            last_id = _last_event_id(conn)
+            feed.live()
             while True:
-                await asyncio.sleep(self._poll_seconds)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(poked.wait(), self.poll_seconds)
+                poked.clear()
                 current = conn.execute("PRAGMA data_version").fetchone()[0]
-                if current != last:
-                    last = current
-                    self.notify()
+                if current == version:
+                    continue
+                version = current
+                if feed.wants_events:
+                    changes, last_id = _tail(conn, last_id)
+                else:  # nobody follows the log: skip reading it, but keep the position
+                    changes, last_id = [], _last_event_id(conn)
+                feed.publish([RUNNABLE, *changes])
         finally:
+            self._poked = None
             conn.close()
 
-    async def close(self) -> None:
-        await super().close()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+
+def _last_event_id(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("SELECT coalesce(max(id), 0) FROM job_events").fetchone()[0])
+
+
+def _tail(conn: sqlite3.Connection, last_id: int) -> tuple[list[Change], int]:
+    """One ``EVENT`` per job whose log grew past ``last_id``, and the new position."""
+    changes: list[Change] = []
+    seen: set[tuple[str, str | None]] = set()
+    while True:
+        rows = conn.execute(
+            "SELECT e.id, e.job_id, j.project_id FROM job_events AS e "
+            "JOIN jobs AS j ON j.id = e.job_id WHERE e.id > ? ORDER BY e.id LIMIT ?",
+            (last_id, _TAIL_BATCH),
+        ).fetchall()
+        if rows:
+            last_id = rows[-1][0]
+        for _, job_hex, project_hex in rows:
+            if (job_hex, project_hex) not in seen:
+                seen.add((job_hex, project_hex))
+                project = uuid.UUID(project_hex) if project_hex else None
+                changes.append(Change(ChangeKind.EVENT, uuid.UUID(job_hex), project))
+        if len(rows) < _TAIL_BATCH:
+            return changes, last_id
 
 
 def _insert(table: str, columns: tuple[str, ...]) -> str:
@@ -178,7 +218,7 @@ class SQLiteDialect(Dialect):
         finally:
             cursor.close()
 
-    def wakeup(self, engine: Engine, fallback_seconds: float) -> Wakeup:
+    def feed_source(self, engine: Engine) -> FeedSource:
         database = engine.url.database
         assert database is not None
-        return DataVersionWakeup(database, fallback_seconds)
+        return DataVersionSource(database)

@@ -16,12 +16,14 @@ from __future__ import annotations
 import asyncio
 import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from orbit.jobs.client import JobClient
 from orbit.jobs.errors import Cancelled
+from orbit.jobs.events import Subscription
 from orbit.jobs.models import JSON, Job, JobFilter, JobSpec, Lease
 from orbit.jobs.store import SQLStore
 
@@ -29,10 +31,11 @@ _MISSING: Any = object()
 
 
 class _BaseContext:
-    def __init__(self, job: Job, store: SQLStore) -> None:
+    def __init__(self, job: Job, store: SQLStore, client: JobClient | None = None) -> None:
         self.job = job
         self.lease: Lease = job.lease
-        self._store = store
+        self._store = store  # the job's own lease-fenced writes
+        self._client = client or JobClient(store)  # everything about other jobs
         self._cancel = threading.Event()
         self._steps: dict[str, JSON] | None = None
         self.lease_lost = False
@@ -101,23 +104,23 @@ class _BaseContext:
             idempotency_key=f"{self.job.id}:{key}",  # a re-run parent finds its children
             **options,
         )
-        return self._store.enqueue(spec)
+        return self._client.enqueue_spec(spec)  # the one door: defaults and idempotency
 
     def _get(self, job_id: uuid.UUID) -> Job:
-        return self._store.get(job_id)
+        return self._client.get(job_id)
 
     def _children(self) -> list[Job]:
         children: list[Job] = []
         cursor = None
         while True:
-            page = self._store.list(JobFilter(parent_id=self.job.id), 200, cursor)
+            page = self._client.list(JobFilter(parent_id=self.job.id), 200, cursor)
             children.extend(page.items)
             if page.next_cursor is None:
                 return children
             cursor = page.next_cursor
 
     def _cancel_job(self, job_id: uuid.UUID) -> Job:
-        return self._store.cancel(job_id)
+        return self._client.cancel(job_id)
 
 
 class JobContext(_BaseContext):
@@ -157,6 +160,16 @@ class JobContext(_BaseContext):
     async def cancel(self, job_id: uuid.UUID) -> Job:
         """Cancel another job (e.g. a child); raises ``InvalidTransition`` if it finished."""
         return await asyncio.to_thread(self._cancel_job, job_id)
+
+    async def subscribe(self, job_ids: Iterable[uuid.UUID]) -> Subscription:
+        """Wake-ups whenever one of these jobs (e.g. the children) changes.
+
+        Example:
+            >>> async with await ctx.subscribe(child_ids) as changes:
+            ...     while not all((await ctx.get_job(c)).finished for c in child_ids):
+            ...         await changes.wait(5.0)
+        """
+        return await self._client.subscribe(job_ids=job_ids)
 
 
 class SyncJobContext(_BaseContext):

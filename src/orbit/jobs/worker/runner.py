@@ -1,8 +1,9 @@
 """The worker: claims jobs as slots free up, runs them, and records how they ended.
 
 One asyncio loop per process. The claim loop takes as many jobs as there are free slots
-in one atomic statement, then sleeps on the store's wake-up (LISTEN/NOTIFY, SQLite's
-data_version, or an in-process signal) rather than polling. Outcomes are queued and
+in one atomic statement, then sleeps until the store's change feed says jobs became
+runnable (``store/feed.py``: one LISTEN connection or data_version watcher per process,
+plus this process's own commits) rather than polling. Outcomes are queued and
 written in batches by a single flusher, so a burst of short jobs costs one transaction
 per batch, not per job; a slot is freed only once its outcome is durable.
 
@@ -24,10 +25,11 @@ import socket
 import uuid
 from collections.abc import Callable
 
+from orbit.jobs.client import JobClient
 from orbit.jobs.models import Job, Lease, Outcome
 from orbit.jobs.states import JobStatus
 from orbit.jobs.store import SQLStore
-from orbit.jobs.store.wakeup import Wakeup
+from orbit.jobs.store.feed import ChangeKind, FeedSignal
 from orbit.jobs.worker import execution as ex
 from orbit.jobs.worker.context import JobContext, SyncJobContext
 from orbit.jobs.worker.keeper import LeaseKeeper
@@ -71,6 +73,7 @@ class Worker:
     ) -> None:
         self.store = store
         self.registry = registry
+        self.client = JobClient(store, registry)  # what handlers' contexts go through
         self.config = config or WorkerConfig()
         self.worker_id = worker_id or default_worker_id()
         self._running: dict[uuid.UUID, ex.Execution] = {}
@@ -109,8 +112,10 @@ class Worker:
         """Claim and run jobs until ``stop()``; then drain gracefully and return."""
         self._loop = asyncio.get_running_loop()
         config = self.config
-        wakeup = self.store.wakeup(config.poll_seconds)
-        await wakeup.start()
+        feed = self.store.feed
+        owns_feed = not feed.running  # the application's lifespan may have started it
+        wakeup = feed.signal({ChangeKind.RUNNABLE})
+        await feed.ensure_started()
         keeper = LeaseKeeper(
             self.store,
             self._leases,
@@ -140,7 +145,9 @@ class Worker:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            await wakeup.close()
+            wakeup.close()
+            if owns_feed:
+                await feed.close()
             self._threads.shutdown(wait=False, cancel_futures=True)
             log.info("worker %s stopped", self.worker_id)
 
@@ -149,7 +156,7 @@ class Worker:
     def _job_types(self) -> list[str]:
         return list(self.config.job_types) if self.config.job_types else self.registry.names()
 
-    async def _claim_loop(self, wakeup: Wakeup) -> None:
+    async def _claim_loop(self, wakeup: FeedSignal) -> None:
         while not self._stopping.is_set():
             free = self.config.concurrency - len(self._running)
             if free <= 0:
@@ -171,9 +178,10 @@ class Worker:
             for job in claimed:
                 self._start(job)
             if len(claimed) < free:
-                await wakeup.wait()
+                # The poll covers scheduled retries (run_at in the future) and lost hints.
+                await wakeup.wait(self.config.poll_seconds)
 
-    async def _wake_on_stop(self, wakeup: Wakeup) -> None:
+    async def _wake_on_stop(self, wakeup: FeedSignal) -> None:
         await self._stopping.wait()
         wakeup.notify()
         self._slot_freed.set()
@@ -183,7 +191,7 @@ class Worker:
     def _start(self, job: Job) -> None:
         definition = self.registry.get(job.job_type)
         context_type = JobContext if definition.is_async else SyncJobContext
-        execution = ex.Execution(job, definition, context_type(job, self.store))
+        execution = ex.Execution(job, definition, context_type(job, self.store, self.client))
         self._running[job.id] = execution
         timeout = job.timeout_seconds or definition.timeout_seconds
         if timeout:

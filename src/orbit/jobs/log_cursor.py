@@ -1,0 +1,169 @@
+"""The global event log as the engine hands it out, and ``LogCursor`` to walk it.
+
+A stream of many jobs (a project's) resumes from a position in the global log
+(``job_events.id``). The store reads the log (``store/log.py``); these are the values it
+returns and the pure rules for moving a cursor through them without ever skipping an id
+that may still appear. No SQL here: the HTTP layer uses it through ``JobClient``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+
+from orbit.jobs.models import JSON, Job
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class LogEntry:
+    """One row of the global log; ``payload`` only for the reader's own jobs (not steps)."""
+
+    id: int
+    job_id: uuid.UUID
+    seq: int
+    kind: str
+    payload: Mapping[str, JSON] | None
+    mine: bool
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class LogRead:
+    """Log rows after a cursor, with the snapshot they were read in.
+
+    ``xmin``/``xmax`` are PostgreSQL's snapshot bounds (``None`` on SQLite, where ids are
+    visible in commit order): every transaction with an id below ``xmin`` had ended when
+    the rows were read, and every transaction that had allocated an event id by then has
+    a transaction id below ``xmax``.
+    """
+
+    entries: list[LogEntry]
+    xmin: int | None
+    xmax: int | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ProjectSnapshot:
+    """A project's active jobs and the log position they reflect, read in one snapshot.
+
+    ``top`` is the largest event id visible then; ``present`` the ids visible in
+    ``(floor, top]`` (the ids missing there may belong to transactions that were still
+    running); ``xmax`` as in ``LogRead``.
+    """
+
+    jobs: list[Job]
+    top: int
+    floor: int
+    present: frozenset[int]
+    xmax: int | None
+    truncated: bool
+
+
+@dataclasses.dataclass
+class _Hole:
+    """Missing ids below ``bound`` seen in a read whose snapshot had ``xmax``, at ``since``."""
+
+    bound: int
+    xmax: int | None
+    since: float
+
+
+class LogCursor:
+    """A position in the global event log that never skips an id which may still appear.
+
+    ``position`` is exact: every id up to it has been handed out, or is known never to
+    become visible. It is what a project stream sends as its SSE ``id``.
+
+    Why this is needed on PostgreSQL: an event id is allocated when its row is inserted,
+    before the transaction commits. Transaction A can take id 100, transaction B id 101,
+    and B commit first. A reader that saw 101 and moved its cursor past it would never see
+    100. So the cursor stops in front of a missing id (a "hole") until the hole is
+    *settled*: every transaction that was running when the hole was seen has ended. Each
+    read carries its snapshot's ``xmin``/``xmax``; a hole seen in a read with ``xmax = X``
+    is settled in any later read with ``xmin >= X`` (all transactions that could have held
+    the id are over; if the id is still missing it was rolled back or deleted, and it is
+    skipped). Holding costs latency only while a hole is open, usually until the other
+    transaction commits a millisecond later; ``grace_seconds`` caps the wait when an
+    unrelated long transaction keeps ``xmin`` back. (Every writer takes its transaction id
+    before it allocates event ids — each event insert follows an update of ``jobs`` in the
+    same transaction — which is what makes the ``xmax`` test sound.)
+
+    On SQLite ids become visible in order (one writer at a time, and AUTOINCREMENT never
+    reuses them), so holes are deleted rows and are skipped at once.
+
+    ``skip`` holds ids above ``position`` whose effect the client already has (from the
+    snapshot); they are passed over without being handed out.
+    """
+
+    def __init__(
+        self, position: int, *, grace_seconds: float = 2.0, skip: Iterable[int] = ()
+    ) -> None:
+        self.position = position
+        self.grace_seconds = grace_seconds
+        self.held = False
+        self._skip = set(skip)
+        self._hole: _Hole | None = None
+
+    @classmethod
+    def after_snapshot(
+        cls, snapshot: ProjectSnapshot, *, grace_seconds: float, now: float | None = None
+    ) -> LogCursor:
+        """The cursor just after ``snapshot``: ids missing from its window are awaited (a
+        transaction may commit them later; their effect is not in the snapshot)."""
+        if snapshot.xmax is None:
+            return cls(snapshot.top, grace_seconds=grace_seconds)
+        missing = [
+            i for i in range(snapshot.floor + 1, snapshot.top + 1) if i not in snapshot.present
+        ]
+        if not missing:
+            return cls(snapshot.top, grace_seconds=grace_seconds)
+        position = missing[0] - 1
+        cursor = cls(
+            position,
+            grace_seconds=grace_seconds,
+            skip=(i for i in snapshot.present if i > position),
+        )
+        moment = time.monotonic() if now is None else now
+        cursor._hole = _Hole(bound=snapshot.top, xmax=snapshot.xmax, since=moment)
+        return cursor
+
+    def advance(self, read: LogRead, now: float | None = None) -> list[LogEntry]:
+        """The entries of ``read`` to hand out, in id order; moves ``position`` past them.
+
+        Sets ``held`` when it stopped in front of an unsettled hole: read again after the
+        next wake-up of any job (or a short timer) to get past it.
+        """
+        moment = time.monotonic() if now is None else now
+        out: list[LogEntry] = []
+        self.held = False
+        for entry in read.entries:
+            if entry.id <= self.position:
+                continue
+            if entry.id > self.position + 1 and not self._settled(read, entry.id, moment):
+                self.held = True
+                break
+            self.position = entry.id
+            if entry.id in self._skip:
+                self._skip.discard(entry.id)
+                continue
+            if entry.mine:
+                out.append(entry)
+        if self._hole is not None and self.position >= self._hole.bound:
+            self._hole = None
+        if self._skip:
+            self._skip = {i for i in self._skip if i > self.position}
+        return out
+
+    def _settled(self, read: LogRead, first_visible: int, now: float) -> bool:
+        """Whether the ids between ``position`` and ``first_visible`` can be passed over."""
+        if read.xmin is None:
+            return True  # ids are visible in commit order: a hole is a deleted row
+        hole = self._hole
+        if hole is None or first_visible > hole.bound:
+            # The record (if any) saw only ids up to its bound; this hole reaches past it.
+            bound = max(entry.id for entry in read.entries)
+            hole = self._hole = _Hole(bound=bound, xmax=read.xmax, since=now)
+        if hole.xmax is not None and read.xmin >= hole.xmax:
+            return True
+        return now - hole.since >= self.grace_seconds
