@@ -27,8 +27,7 @@ from orbit.cli.common import (
     open_checked_store,
 )
 from orbit.cli.registry import load_registry
-from orbit.jobs import ConfigurationError, JobRegistry, WorkerConfig
-from orbit.jobs.store import parse_url
+from orbit.jobs import ConfigurationError, JobRegistry, WorkerConfig, parse_url
 from orbit.runtime import Runtime
 
 log = logging.getLogger("orbit.cli")

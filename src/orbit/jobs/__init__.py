@@ -34,7 +34,7 @@ from orbit.jobs.manager import JobManager
 from orbit.jobs.models import Job, JobEvent, JobFilter, JobPage, JobSpec, Lease, Outcome
 from orbit.jobs.retry import BackoffPolicy, RetryDecision
 from orbit.jobs.states import ACTIVE, RETRYABLE, TERMINAL, TRANSITIONS, JobStatus
-from orbit.jobs.store import SQLStore, migrate, open_store
+from orbit.jobs.store import SQLStore, migrate, open_store, parse_url
 from orbit.jobs.store.feed import ChangeFeed, ChangeKind
 from orbit.jobs.worker import (
     JobContext,
@@ -87,4 +87,5 @@ __all__ = [
     "WorkerConfig",
     "migrate",
     "open_store",
+    "parse_url",
 ]
