@@ -5,14 +5,17 @@ from __future__ import annotations
 import collections
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
 
+import httpx
 import pytest
 import sqlalchemy as sa
 
-from orbit.jobs import JobClient, JobSpec, JobStatus, SQLStore
+from orbit.jobs import JobClient, JobSpec, JobStatus, SQLStore, open_store
 from tests.conftest import wait_until
 from tests.e2e.worker_process import RUNS_DDL
 
@@ -123,3 +126,109 @@ def test_a_job_that_kills_every_worker_ends_failed(
     assert failed.status is S.FAILED and failed.attempts == 2
     assert failed.error == "worker lost: lease expired after 2 of 2 attempts"
     assert len(runs()) == 2
+
+
+# -- the change feed: one database watcher per process ---------------------------------------
+
+LISTENERS = (
+    "SELECT count(*) FROM pg_stat_activity "
+    "WHERE datname = current_database() AND query ILIKE 'LISTEN%'"
+)
+
+
+def _listen_sessions(store: SQLStore) -> int:
+    # An idle LISTEN-ing session shows its last statement, "LISTEN orbit_changes".
+    with store.engine.connect() as conn:
+        return int(conn.execute(sa.text(LISTENERS)).scalar_one())
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _orbit(db_url: str, *args: str) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "ORBIT_DATABASE_URL": db_url,
+        "ORBIT_JOBS_MODULE": "tests.e2e.feed_jobs:registry",
+        "ORBIT_API_TOKEN": "",
+    }
+    orbit = os.path.join(os.path.dirname(sys.executable), "orbit")
+    return subprocess.Popen([orbit, *args], cwd=os.getcwd(), env=env)
+
+
+def _follow(url: str, job_id: str, seen: dict[str, threading.Event], done: threading.Event) -> None:
+    """Follow one job's SSE stream (subscribed once its snapshot arrives) until it ends."""
+    with (
+        httpx.Client(timeout=httpx.Timeout(30.0)) as http,
+        http.stream("GET", f"{url}/api/v1/jobs/{job_id}/events") as response,
+    ):
+        for line in response.iter_lines():
+            if line == "event: snapshot":
+                seen[job_id].set()
+            if line == "event: end" or done.is_set():
+                return
+
+
+def test_one_listen_connection_per_process(
+    request: pytest.FixtureRequest, _pg_migrated: str
+) -> None:
+    """`orbit serve` (embedded worker) with 20 SSE subscribers holds exactly one LISTEN
+    session; a standalone `orbit worker` beside it adds exactly one more."""
+    db_url = _pg_migrated
+    store = open_store(db_url)
+    request.addfinalizer(store.close)
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = _orbit(db_url, "serve", "--port", str(port), "--concurrency", "30")
+    procs = [server]
+    done = threading.Event()
+    try:
+        wait_until(lambda: _healthy(url), timeout=60, what="orbit serve to answer")
+        with httpx.Client(base_url=url, timeout=10) as http:
+            ids = [_enqueue_hold(http) for _ in range(20)]
+            seen = {job_id: threading.Event() for job_id in ids}
+            streams = [
+                threading.Thread(target=_follow, args=(url, job_id, seen, done), daemon=True)
+                for job_id in ids
+            ]
+            for thread in streams:
+                thread.start()
+            wait_until(
+                lambda: all(e.is_set() for e in seen.values()),
+                timeout=60,
+                what="every stream to send its snapshot",
+            )
+            assert _listen_sessions(store) == 1
+            procs.append(_orbit(db_url, "worker", "--concurrency", "1"))
+            wait_until(lambda: _listen_sessions(store) == 2, timeout=60, what="a second LISTEN")
+            assert _listen_sessions(store) == 2
+            for job_id in ids:
+                assert http.post(f"/api/v1/jobs/{job_id}/cancel").status_code == 202
+            for thread in streams:
+                thread.join(30)  # each stream ends once the feed tells it the job ended
+            assert not any(thread.is_alive() for thread in streams)
+    finally:
+        done.set()
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/health", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _enqueue_hold(http: httpx.Client) -> str:
+    response = http.post("/api/v1/jobs", json={"job_type": "hold"})
+    assert response.status_code == 202, response.text
+    return str(response.json()["job_id"])
