@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 from typer.testing import CliRunner, Result
 
-from orbit.cli.jobs import follow_stream, job_from_json, parse_sse
+from orbit.cli.follow import follow_stream, job_from_json, parse_sse
 from orbit.cli.main import build_app
 from orbit.cli.render import JobProgress
 from orbit.jobs import JobStatus, SQLStore
