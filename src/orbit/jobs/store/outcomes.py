@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 
 from orbit.jobs.models import JSON, Outcome
 from orbit.jobs.states import JobStatus
+from orbit.jobs.store.guards import held
 from orbit.jobs.store.rows import event_row, status_payload
 from orbit.jobs.store.schema import JSONType, UTCDateTime, job_events, jobs
 
@@ -23,11 +24,7 @@ _p = sa.bindparam
 
 RECORD = (
     sa.update(jobs)
-    .where(
-        jobs.c.id == _p("o_id", type_=sa.Uuid()),
-        jobs.c.status == sa.literal_column("'running'"),
-        jobs.c.lease_token == _p("o_token", type_=sa.Uuid()),
-    )
+    .where(held(_p("o_id", type_=sa.Uuid()), _p("o_token", type_=sa.Uuid())))
     .values(
         status=_p("o_status", type_=sa.String()),
         result=_p("o_result", type_=JSONType),
@@ -50,11 +47,7 @@ RECORD = (
 
 PROGRESS = (
     sa.update(jobs)
-    .where(
-        jobs.c.id == _p("p_id", type_=sa.Uuid()),
-        jobs.c.status == sa.literal_column("'running'"),
-        jobs.c.lease_token == _p("p_token", type_=sa.Uuid()),
-    )
+    .where(held(_p("p_id", type_=sa.Uuid()), _p("p_token", type_=sa.Uuid())))
     .values(
         progress_percent=_p("p_percent", type_=sa.Float()),
         progress_message=_p("p_message", type_=sa.String()),
@@ -67,11 +60,7 @@ PROGRESS = (
 
 BUMP = (
     sa.update(jobs)
-    .where(
-        jobs.c.id == _p("b_id", type_=sa.Uuid()),
-        jobs.c.status == sa.literal_column("'running'"),
-        jobs.c.lease_token == _p("b_token", type_=sa.Uuid()),
-    )
+    .where(held(_p("b_id", type_=sa.Uuid()), _p("b_token", type_=sa.Uuid())))
     .values(updated_at=_p("b_now", type_=UTCDateTime()), version=jobs.c.version + 1)
     .returning(jobs.c.version)
 )

@@ -29,6 +29,7 @@ from sqlalchemy.engine import Connection, Engine
 from orbit.jobs.models import Lease, Outcome
 from orbit.jobs.store.dialect import Dialect
 from orbit.jobs.store.feed import RUNNABLE, Change, ChangeFeed, ChangeKind, FeedSource
+from orbit.jobs.store.guards import held_sql
 from orbit.jobs.store.outcomes import outcome_params, outcome_payload
 from orbit.jobs.store.rows import NEW_EVENT_COLUMNS, NEW_JOB_COLUMNS
 from orbit.jobs.store.schema import jobs
@@ -118,7 +119,7 @@ WITH o AS (
         updated_at = :now,
         version = j.version + 1
     FROM o
-    WHERE j.id = o.id AND j.status = 'running' AND j.lease_token = o.token
+    WHERE {held_sql("j", "o.id", "o.token")}
     RETURNING j.id, j.version, j.project_id, o.payload
 ), e AS (
     INSERT INTO job_events (job_id, seq, kind, payload, created_at)
@@ -134,7 +135,7 @@ PROGRESS = sa.text(f"""
 WITH u AS (
     UPDATE jobs SET progress_percent = :percent, progress_message = :message,
         updated_at = :now, version = version + 1
-    WHERE id = :id AND status = 'running' AND lease_token = :token
+    WHERE {held_sql("jobs", ":id", ":token")}
     RETURNING id, version, project_id
 ), e AS (
     INSERT INTO job_events (job_id, seq, kind, payload, created_at)

@@ -2,17 +2,17 @@
 
 Each write is one transaction that updates ``jobs`` (bumping ``version``) and appends the
 matching ``job_events`` row with ``seq = version``. Writes made after a claim present the
-lease token: ``WHERE id = :id AND status = 'running' AND lease_token = :token``; no
-matching row means the lease was lost and the write is rejected (fencing).
+lease token (the lease guard, written once in ``guards.py``); no matching row means the
+lease was lost and the write is rejected (fencing).
 
-Dialect differences (engine setup, transaction start, wake-up, batch completion, event
-announcements) are hooks on ``Dialect`` (``dialect.py``), overridden in ``sqlite.py`` and
-``postgres.py``.
+Dialect differences (engine setup, transaction start, the change feed's source, batch
+completion, event announcements) are hooks on ``Dialect`` (``dialect.py``), overridden in
+``sqlite.py`` and ``postgres.py``.
 
-Event fan-out: on PostgreSQL every statement that appends events also sends
-``pg_notify('orbit_events', '<job_id> <project_id>')``, delivered on commit; elsewhere the
-store calls its event listeners (``add_event_listener``) after each commit that appended
-events, and other processes notice commits through the dialect (``PRAGMA data_version``).
+Change feed: the store owns ``feed`` (``feed.py``), the process's one watcher of the
+database, and tells it about its own commits (``_committed``): jobs made runnable reach
+the worker at once, and the SQLite watcher looks at the log now. The reads live in
+``reads.py``.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from orbit.jobs.models import JSON, Job, JobSpec, Lease, Outcome
 from orbit.jobs.states import RETRYABLE, TERMINAL, JobStatus
 from orbit.jobs.store.dialect import Dialect, read_only
 from orbit.jobs.store.feed import ChangeFeed
+from orbit.jobs.store.guards import IS_PENDING, IS_RUNNING, held_any
 from orbit.jobs.store.outcomes import BUMP
 from orbit.jobs.store.reads import StoreReads
 from orbit.jobs.store.reclaim import ReclaimReport, reclaim_statements
@@ -46,9 +47,6 @@ from orbit.jobs.store.rows import (
 from orbit.jobs.store.schema import jobs
 
 _S = JobStatus
-# Literals, not bound parameters, so the planner can match the partial indexes.
-IS_PENDING = jobs.c.status == sa.literal_column("'pending'")
-IS_RUNNING = jobs.c.status == sa.literal_column("'running'")
 _NEXT_VERSION = jobs.c.version + 1
 DEFAULT_MAX_ATTEMPTS = 3
 
@@ -199,12 +197,7 @@ class SQLStore(StoreReads):
         now = self.clock.now()
         stmt = (
             sa.update(jobs)
-            .where(
-                IS_RUNNING,
-                sa.tuple_(jobs.c.id, jobs.c.lease_token).in_(
-                    [(lease.job_id, lease.token) for lease in leases]
-                ),
-            )
+            .where(held_any([(lease.job_id, lease.token) for lease in leases]))
             .values(lease_expires_at=now + dt.timedelta(seconds=lease_seconds))
             .returning(jobs.c.id, jobs.c.cancel_requested_at)
         )
