@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from orbit.api import create_app
-from orbit.jobs import Fail, Job, JobClient, JobContext, JobFilter, JobStatus, SQLStore
+from orbit.jobs import Fail, Job, JobClient, JobContext, JobFilter, JobManager, JobStatus, SQLStore
 from orbit.planning.schema import ai_calls, backlog_items, projects, task_executions
 from orbit.planning.services import PlanningServices
 from orbit.planning.tasks import handlers as task_handlers
@@ -425,8 +425,8 @@ def services(db_url: str, store: SQLStore, tmp_path: Path) -> PlanningServices:
 
 def claimed(store: SQLStore, job_type: str, input_data: dict[str, Any]) -> JobContext:
     """The context a worker would hand to the handler of a freshly claimed job."""
-    jobs = JobClient(store)
-    return JobContext(jobs.start_job(jobs.enqueue(job_type, input_data).id), store)
+    jobs = JobManager(JobClient(store))
+    return JobContext(jobs.start_job(jobs.create_job(job_type, input_data).id), store)
 
 
 def rerun(ctx: JobContext, store: SQLStore) -> JobContext:

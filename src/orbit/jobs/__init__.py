@@ -34,7 +34,7 @@ from orbit.jobs.manager import JobManager
 from orbit.jobs.models import Job, JobEvent, JobFilter, JobPage, JobSpec, Lease, Outcome
 from orbit.jobs.retry import BackoffPolicy, RetryDecision
 from orbit.jobs.states import ACTIVE, RETRYABLE, TERMINAL, TRANSITIONS, JobStatus
-from orbit.jobs.store import SQLStore, migrate, open_store, parse_url
+from orbit.jobs.store import SQLStore, migrate, open_store, parse_url, read_only
 from orbit.jobs.store.feed import ChangeFeed, ChangeKind
 from orbit.jobs.worker import (
     JobContext,
@@ -88,4 +88,5 @@ __all__ = [
     "migrate",
     "open_store",
     "parse_url",
+    "read_only",
 ]

@@ -11,8 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from orbit.jobs import Fail
-from orbit.jobs.store import read_only
+from orbit.jobs import Fail, read_only
 from orbit.planning.errors import NotFound
 
 

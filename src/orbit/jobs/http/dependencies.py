@@ -2,7 +2,8 @@
 
 ``get_client`` and ``get_registry`` read what the application's lifespan put on
 ``app.state``; ``load_job`` is load-or-404; ``idempotency_key`` validates the
-``Idempotency-Key`` header that enqueueing routes pass to ``JobClient.enqueue``.
+``Idempotency-Key`` header that enqueueing routes pass to ``JobClient.enqueue`` and
+answers a repeated request with its job before the route runs.
 
 Example:
     >>> @router.post("/interviews/{interview_id}/messages", status_code=202)
@@ -23,6 +24,7 @@ from fastapi import Depends, Header, Path, Query, Request
 
 from orbit.jobs.client import JobClient
 from orbit.jobs.http.problems import Problem
+from orbit.jobs.http.responses import IdempotentReplay
 from orbit.jobs.models import Job
 from orbit.jobs.worker.registry import JobRegistry
 
@@ -71,7 +73,7 @@ def load_job(job_id: JobIdPath, client: ClientDep) -> Job:
 JobDep = Annotated[Job, Depends(load_job)]
 
 
-async def idempotency_key(
+async def idempotency_header(
     key: Annotated[
         str | None,
         Header(
@@ -84,6 +86,22 @@ async def idempotency_key(
     ] = None,
 ) -> str | None:
     """The request's ``Idempotency-Key`` (validated: at most 200 printable ASCII characters)."""
+    return key
+
+
+IdempotencyHeaderDep = Annotated[str | None, Depends(idempotency_header)]
+
+
+def idempotency_key(key: IdempotencyHeaderDep, client: ClientDep) -> str | None:
+    """The ``Idempotency-Key``; a key already used answers at once with its job.
+
+    The replay happens before the route validates anything: a repeated request gets its
+    job back even when the thing it acted on has moved on since (an activated item is no
+    longer ``suggested``). A new key reaches the route, and ``JobClient.enqueue`` settles
+    the race between two requests that carry it at the same time.
+    """
+    if key is not None and (job := client.find(key)) is not None:
+        raise IdempotentReplay(job)
     return key
 
 

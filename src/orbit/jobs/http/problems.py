@@ -25,11 +25,12 @@ import sqlalchemy as sa
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from orbit.jobs.errors import InvalidTransition, JobNotFound, LeaseLost, UnknownJobType
+from orbit.jobs.http.responses import IdempotentReplay, accepted
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "https://orbit.dev/problems/"
@@ -301,8 +302,14 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(500, "An unexpected error occurred.", instance=_instance(request))
 
 
+async def _replay(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, IdempotentReplay)
+    return accepted(exc.job)  # the same answer the first request got
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Make every error of ``app`` an RFC 9457 problem response."""
+    app.add_exception_handler(IdempotentReplay, _replay)
     app.add_exception_handler(JobNotFound, _job_not_found)
     app.add_exception_handler(InvalidTransition, _invalid_transition)
     app.add_exception_handler(LeaseLost, _lease_lost)

@@ -55,3 +55,11 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
 
 def _opaque(tag: str) -> str:
     return tag[2:] if tag[:2] in ("W/", "w/") else tag
+
+
+class IdempotentReplay(Exception):
+    """A request repeated with a used ``Idempotency-Key``: answer with its job (202)."""
+
+    def __init__(self, job: Job) -> None:
+        super().__init__(f"replay of job {job.id}")
+        self.job = job

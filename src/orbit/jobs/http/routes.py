@@ -36,7 +36,7 @@ from orbit.jobs.errors import UnknownJobType
 from orbit.jobs.http.dependencies import (
     ClientDep,
     CursorDep,
-    IdempotencyKeyDep,
+    IdempotencyHeaderDep,
     JobIdPath,
     OlderThanDep,
     RegistryDep,
@@ -131,12 +131,13 @@ def enqueue_job(
     request: Request,
     client: ClientDep,
     registry: RegistryDep,
-    key: IdempotencyKeyDep,
+    key: IdempotencyHeaderDep,
 ) -> JSONResponse:
     """Enqueue a job of a registered type; poll the ``Location`` for its progress."""
+    # A repeated Idempotency-Key returns its job only for the same request (else 422), so
+    # this route takes the plain header, not the replaying dependency the app's routes use.
     if body.job_type not in registry:
         raise UnknownJobType(body.job_type)
-    definition = registry.get(body.job_type)
     spec = JobSpec(
         body.job_type,
         body.input_data,
@@ -144,7 +145,7 @@ def enqueue_job(
         interview_id=body.interview_id,
         parent_id=body.parent_id,
         priority=body.priority,
-        max_attempts=body.max_attempts or definition.max_attempts,
+        max_attempts=body.max_attempts,  # None: the registry's default (JobClient)
         timeout_seconds=body.timeout_seconds,
         run_at=body.run_at,
         idempotency_key=key,

@@ -43,8 +43,6 @@ def auto_generate(
     task_id: uuid.UUID, services: ServicesDep, client: ClientDep, key: IdempotencyKeyDep
 ) -> JSONResponse:
     """Write a commit message for a task from its latest execution (a job)."""
-    if job := task_data.job_for_key(client, key):
-        return accepted(job)
     with reading(services.engine) as conn:
         item = task_data.load_item(conn, task_id)
         execution = task_data.latest_execution(conn, task_id)
@@ -70,8 +68,6 @@ def generate_manual(
     key: IdempotencyKeyDep,
 ) -> JSONResponse:
     """Write a commit message for a described change and optional diff (a job)."""
-    if job := task_data.job_for_key(client, key):
-        return accepted(job)
     with reading(services.engine) as conn:
         load_project(conn, project_id)
     job = client.enqueue(

@@ -22,7 +22,6 @@ from orbit.planning.provisioning.data import workspace_of
 from orbit.planning.provisioning.handlers import JOB_TYPE
 from orbit.planning.provisioning.stacks import STACKS
 from orbit.planning.records import reading
-from orbit.planning.tasks import data as task_data
 
 router = APIRouter(tags=["provisioning"], route_class=PlanningRoute)
 
@@ -70,8 +69,6 @@ def provision(
     key: IdempotencyKeyDep,
 ) -> JSONResponse:
     """Create the project's workspace: scaffold files and a git repository (a job)."""
-    if job := task_data.job_for_key(client, key):
-        return accepted(job)
     with reading(services.engine) as conn:
         load_project(conn, project_id)
         workspace = workspace_of(conn, project_id)

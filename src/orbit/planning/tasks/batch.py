@@ -30,7 +30,9 @@ from orbit.planning.tasks import data as task_data
 
 log = logging.getLogger("orbit.planning")
 
-FOLLOW_INTERVAL = 0.2
+FOLLOW_RECHECK_SECONDS = 1.0
+"""Longest sleep between looks at the children and at the parent's cancel flag (the
+worker sets the flag after its own check, so a wake-up may come before it)."""
 PLAN_STEP = "plan"
 
 
@@ -83,18 +85,20 @@ async def enqueue_children(ctx: JobContext, task_ids: list[str]) -> list[uuid.UU
 async def follow(ctx: JobContext, progress: BatchProgress, last: tuple[float, str]) -> list[Job]:
     """Report the children's progress until all of them finished; their final state.
 
-    ``last`` is the progress already reported, so it is not written twice.
+    ``last`` is the progress already reported, so it is not written twice. Woken by the
+    change feed whenever a child (or the parent) changes; no timer poll.
     """
-    while True:
-        children = await ctx.children()
-        current = progress.update(children)
-        if progress.complete:
-            return children
-        if current != last:
-            await ctx.progress(*current)
-            last = current
-        ctx.raise_if_cancelled()
-        await asyncio.sleep(FOLLOW_INTERVAL)
+    async with await ctx.subscribe([*progress.child_ids, ctx.job_id]) as changes:
+        while True:
+            children = await ctx.children()
+            current = progress.update(children)
+            if progress.complete:
+                return children
+            if current != last:
+                await ctx.progress(*current)
+                last = current
+            ctx.raise_if_cancelled()
+            await changes.wait(FOLLOW_RECHECK_SECONDS)
 
 
 async def cancel_children(ctx: JobContext) -> None:

@@ -13,7 +13,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from orbit.jobs import Job, JobClient
 from orbit.planning.errors import Conflict
 from orbit.planning.records import new_id, one_or_not_found, utcnow
 from orbit.planning.schema import backlog_items, task_executions
@@ -134,15 +133,3 @@ def insert_execution(
         )
     )
     return execution_id
-
-
-# -- jobs ----------------------------------------------------------------------------------
-
-
-def job_for_key(client: JobClient, key: str | None) -> Job | None:
-    """The job an earlier request with this ``Idempotency-Key`` created, if any.
-
-    A repeated request must get its job back even when the item has moved on since (an
-    activated item is no longer ``suggested``), so routes look the key up before checking.
-    """
-    return client.find(key) if key else None

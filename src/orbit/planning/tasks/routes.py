@@ -40,8 +40,6 @@ def activate(
     item_id: uuid.UUID, services: ServicesDep, client: ClientDep, key: IdempotencyKeyDep
 ) -> JSONResponse:
     """Fill in a suggested item's details with the AI and make it active (a job)."""
-    if job := task_data.job_for_key(client, key):
-        return accepted(job)
     with reading(services.engine) as conn:
         item = task_data.load_item(conn, item_id)
     task_data.check_activatable(item)
@@ -59,8 +57,6 @@ def execute(
     item_id: uuid.UUID, services: ServicesDep, client: ClientDep, key: IdempotencyKeyDep
 ) -> JSONResponse:
     """Execute an active task or subtask with the AI (a job)."""
-    if job := task_data.job_for_key(client, key):
-        return accepted(job)
     with reading(services.engine) as conn:
         item = task_data.load_item(conn, item_id)
     task_data.check_executable(item)
@@ -78,8 +74,6 @@ def execute_all(
     project_id: uuid.UUID, services: ServicesDep, client: ClientDep, key: IdempotencyKeyDep
 ) -> JSONResponse:
     """Execute every active, never executed task of the project (a parent job)."""
-    if job := task_data.job_for_key(client, key):
-        return accepted(job)
     with reading(services.engine) as conn:
         load_project(conn, project_id)
         waiting = task_data.pending_tasks(conn, project_id)
