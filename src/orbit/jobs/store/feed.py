@@ -222,7 +222,10 @@ class ChangeFeed:
         """The store committed events in this process (any thread; cheap when idle)."""
         if runnable:
             self.publish([RUNNABLE])
+        # Pokes only speed up event followers; the worker got RUNNABLE above already.
         if not self.source.needs_pokes or self._poke_pending or not self._live:
+            return
+        if not self.wants_events:
             return
         loop = self._loop
         if loop is None or loop.is_closed():

@@ -84,9 +84,10 @@ class DataVersionSource(FeedSource):
 
     ``data_version`` changes when any other connection commits (this process's pooled
     connections too: the watcher has a connection of its own). A check costs microseconds,
-    so it runs every ``poll_seconds`` and at once when this process's store pokes it. On a
-    change it publishes ``RUNNABLE`` (a commit may have made work runnable) and, while
-    anyone follows events, reads the ids of the new log rows once for all of them.
+    so it runs every ``poll_seconds`` and at once when this process's store pokes it (it
+    does while anyone follows events). On a change it publishes ``RUNNABLE`` (a commit may
+    have made work runnable) and, while anyone follows events, reads the ids of the new
+    log rows once for all of them.
     """
 
     needs_pokes = True
@@ -120,6 +121,7 @@ class DataVersionSource(FeedSource):
                     changes, last_id = _tail(conn, last_id)
                 else:  # nobody follows the log: skip reading it, but keep the position
                     changes, last_id = [], _last_event_id(conn)
+                # Any commit may have made work runnable (a retry, a requeue, an enqueue).
                 feed.publish([RUNNABLE, *changes])
         finally:
             self._poked = None
