@@ -10,7 +10,8 @@ An application composes it::
     app.add_middleware(BearerTokenMiddleware, token="s3cret")   # optional
 
 and its own enqueueing routes answer with ``accepted(job)``, taking the
-``Idempotency-Key`` header through the ``idempotency_key`` dependency.
+``Idempotency-Key`` header through the ``idempotency_key`` dependency (which answers a
+repeated request with its job before the route runs).
 
 Live progress (``streams.py``): ``GET /jobs/{id}/events`` and ``GET /jobs/events`` are
 Server-Sent Events, ``GET /jobs/{id}?wait=S`` long-polls (``polling.py``). They are woken
@@ -23,6 +24,7 @@ Like the rest of the engine, it imports nothing else from ``orbit``.
 
 from orbit.jobs.http.dependencies import (
     ClientDep,
+    IdempotencyHeaderDep,
     IdempotencyKeyDep,
     JobDep,
     RegistryDep,
@@ -58,6 +60,7 @@ __all__ = [
     "BodyLimitMiddleware",
     "ClientDep",
     "EnqueueRequest",
+    "IdempotencyHeaderDep",
     "IdempotencyKeyDep",
     "JobDep",
     "JobList",

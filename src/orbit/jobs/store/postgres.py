@@ -67,7 +67,10 @@ class ListenSource(FeedSource):
             await conn.execute(f"LISTEN {CHANNEL}")
             feed.live()
             async for notify in conn.notifies():
-                change = parse_payload(notify.payload)
+                payload = notify.payload
+                if payload[:1] == EVENT_TAG and not feed.wants_events:
+                    continue  # most traffic is log growth; a worker alone needs none of it
+                change = parse_payload(payload)
                 if change is not None:
                     feed.publish([change])
 
