@@ -7,6 +7,7 @@ a store of their own, like a worker process would (``store.claim``, ``store.prog
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import random
@@ -549,3 +550,29 @@ def test_long_poll_times_out_with_304(http: httpx.Client, store: SQLStore) -> No
     assert plain.status_code == 200 and time.monotonic() - started < 5, "no baseline: no wait"
     assert http.get(f"/api/v1/jobs/{job.id}", params={"wait": 61}).status_code == 422
     assert http.get(f"/api/v1/jobs/{uuid.uuid4()}", params={"wait": 1}).status_code == 404
+
+
+# -- one watcher per process ---------------------------------------------------------------------
+
+
+def test_one_feed_watcher_serves_the_embedded_worker_and_20_streams(db_url: str) -> None:
+    """The server, its embedded worker and 20 event streams share one database watcher."""
+    app = make_app(db_url, embedded_worker=True)
+    with LiveServer(app) as live, httpx.Client(base_url=live.url, timeout=10) as http:
+        store = app.state.runtime.store
+        feed = store.feed
+        wait_until(app.state.worker.started.is_set, timeout=10, what="the embedded worker")
+        with contextlib.ExitStack() as streams:
+            jobs = [running_job(store) for _ in range(20)]
+            readers = []
+            for job in jobs:
+                response = streams.enter_context(http.stream("GET", events_url(job.id)))
+                reader = SSE(response)
+                first = reader.next()
+                assert first is not None and first.event == "snapshot"
+                readers.append(reader)
+            wait_until(lambda: live.subscribers() == 20, timeout=10, what="20 subscriptions")
+            assert feed.watchers == 1 and feed.starts == 1
+            store.complete(jobs[3].lease, {"n": 3})
+            assert [e.event for e in readers[3].rest()][-1] == "end"
+            assert feed.watchers == 1 and feed.starts == 1
