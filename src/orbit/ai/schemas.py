@@ -3,11 +3,25 @@
 Each structured prompt (see `orbit.ai.prompts.PROMPT_SCHEMAS`) is answered with
 one of these models.  `TaskOutput.as_text` renders an output as plain text, which
 is what the offline provider returns from `complete` and `stream`.
+
+The schemas are written for small models too: flat (one level of nesting at
+most), every string and list bounded.  Servers that enforce a schema compile
+these bounds into their grammar, so a reply cannot run on past them; the token
+budgets in the prompts' front matter leave room for the largest valid reply.
 """
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, Field
+
+TITLE = 80
+TEXT = 600
+LINE = 160
+
+Line = Annotated[str, Field(min_length=1, max_length=LINE)]
+"""One short list entry (an acceptance criterion, a note, a step)."""
 
 
 class TaskOutput(BaseModel):
@@ -21,7 +35,7 @@ class TaskOutput(BaseModel):
 class InterviewReply(TaskOutput):
     """The interviewer's next turn: a question, or a closing remark when ``done``."""
 
-    message: str = Field(min_length=1)
+    message: str = Field(min_length=1, max_length=400)
     done: bool = False
 
     def as_text(self) -> str:
@@ -31,8 +45,8 @@ class InterviewReply(TaskOutput):
 class EpicDraft(TaskOutput):
     """An epic derived from the interview."""
 
-    title: str = Field(min_length=1, max_length=120)
-    description: str = Field(min_length=1)
+    title: str = Field(min_length=1, max_length=TITLE)
+    description: str = Field(min_length=1, max_length=TEXT)
 
     def as_text(self) -> str:
         return f"{self.title}\n\n{self.description}"
@@ -41,14 +55,14 @@ class EpicDraft(TaskOutput):
 class StoryDraft(BaseModel):
     """One user story of an epic."""
 
-    title: str = Field(min_length=1, max_length=120)
-    description: str = Field(min_length=1)
+    title: str = Field(min_length=1, max_length=TITLE)
+    description: str = Field(min_length=1, max_length=300)
 
 
 class StoriesDraft(TaskOutput):
     """The user stories of an epic."""
 
-    stories: list[StoryDraft] = Field(min_length=1)
+    stories: list[StoryDraft] = Field(min_length=1, max_length=6)
 
     def as_text(self) -> str:
         return "\n\n".join(
@@ -60,14 +74,14 @@ class StoriesDraft(TaskOutput):
 class TaskDraft(BaseModel):
     """One engineering task of a story."""
 
-    title: str = Field(min_length=1, max_length=120)
-    description: str = Field(min_length=1)
+    title: str = Field(min_length=1, max_length=TITLE)
+    description: str = Field(min_length=1, max_length=300)
 
 
 class TasksDraft(TaskOutput):
     """The engineering tasks of a story."""
 
-    tasks: list[TaskDraft] = Field(min_length=1)
+    tasks: list[TaskDraft] = Field(min_length=1, max_length=6)
 
     def as_text(self) -> str:
         return "\n\n".join(
@@ -79,9 +93,9 @@ class TasksDraft(TaskOutput):
 class ActivationDetails(TaskOutput):
     """Details filled in when a backlog item is activated."""
 
-    description: str = Field(min_length=1)
-    acceptance_criteria: list[str] = Field(min_length=1)
-    notes: list[str] = Field(default_factory=list)
+    description: str = Field(min_length=1, max_length=TEXT)
+    acceptance_criteria: list[Line] = Field(min_length=1, max_length=6)
+    notes: list[Line] = Field(default_factory=list, max_length=4)
 
     def as_text(self) -> str:
         lines = [self.description, "", "Acceptance criteria:"]
@@ -94,9 +108,9 @@ class ActivationDetails(TaskOutput):
 class ExecutionResult(TaskOutput):
     """The result of executing a task: a plan and an implementation sketch."""
 
-    summary: str = Field(min_length=1)
-    steps: list[str] = Field(min_length=1)
-    output: str = Field(min_length=1)
+    summary: str = Field(min_length=1, max_length=400)
+    steps: list[Line] = Field(min_length=1, max_length=8)
+    output: str = Field(min_length=1, max_length=2000)
 
     def as_text(self) -> str:
         return f"{self.summary}\n\n{self.output}"
@@ -106,7 +120,7 @@ class CommitMessage(TaskOutput):
     """A Conventional Commits message."""
 
     subject: str = Field(min_length=1, max_length=100)
-    body: str = ""
+    body: str = Field(default="", max_length=TEXT)
 
     def as_text(self) -> str:
         return f"{self.subject}\n\n{self.body}".strip()
