@@ -186,7 +186,7 @@ async def test_a_slow_stream_is_cut_at_the_deadline_even_while_chunks_arrive(
     provider = make_provider(timeout_seconds=0.5)
     received: list[str] = []
 
-    with pytest.raises(AITimeout, match="0.5s"):
+    with pytest.raises(AITimeout, match=r"0\.5s"):
         async with provider.stream(PROMPT) as stream:
             async for delta in stream:
                 received.append(delta)
@@ -201,7 +201,7 @@ async def test_stall_in_the_middle_of_a_stream_raises_timeout_without_retry(
     provider = make_provider(timeout_seconds=0.3, max_retries=2)
     received: list[str] = []
 
-    with pytest.raises(AITimeout, match="0.3s"):
+    with pytest.raises(AITimeout, match=r"0\.3s"):
         async with provider.stream(PROMPT) as stream:
             async for delta in stream:
                 received.append(delta)
