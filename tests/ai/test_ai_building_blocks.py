@@ -273,3 +273,30 @@ def test_importing_orbit_ai_does_not_import_the_sdks() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_settings_build_the_ai_config_from_orbit_ai_variables(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from orbit.settings import Settings
+
+    monkeypatch.setenv("ORBIT_AI_PROVIDER", "openai")
+    monkeypatch.setenv("ORBIT_AI_STRUCTURED", "prompt")
+    monkeypatch.setenv("ORBIT_AI_TEMPERATURE", "0.1")
+    monkeypatch.setenv("ORBIT_AI_RETRY_AFTER_MAX_SECONDS", "30")
+    config = Settings(_env_file=None).ai_config()  # type: ignore[call-arg]
+    assert (config.provider, config.structured) == ("openai", "prompt")
+    assert (config.temperature, config.retry_after_max_seconds) == (0.1, 30.0)
+    monkeypatch.setenv("ORBIT_AI_STRUCTURED", "grammar")
+    with pytest.raises(ValidationError):
+        Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+def test_prompts_declare_a_token_budget() -> None:
+    from orbit.ai.samples import sample_variables
+
+    budgets = {
+        name: render_prompt(name, **sample_variables(name)).max_tokens for name in PROMPT_SCHEMAS
+    }
+    assert budgets["backlog.epic"] == 300 and budgets["execution.run"] == 1000
+    assert all(100 <= budget <= 1000 for budget in budgets.values())
