@@ -108,9 +108,9 @@ class ActivationDetails(TaskOutput):
 class ExecutionResult(TaskOutput):
     """The result of executing a task: a plan and an implementation sketch."""
 
-    summary: str = Field(min_length=1, max_length=400)
-    steps: list[Line] = Field(min_length=1, max_length=8)
-    output: str = Field(min_length=1, max_length=2000)
+    summary: str = Field(min_length=1, max_length=300)
+    steps: list[Line] = Field(min_length=1, max_length=6)
+    output: str = Field(min_length=1, max_length=1500)
 
     def as_text(self) -> str:
         return f"{self.summary}\n\n{self.output}"
