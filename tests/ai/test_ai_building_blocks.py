@@ -298,5 +298,5 @@ def test_prompts_declare_a_token_budget() -> None:
     budgets = {
         name: render_prompt(name, **sample_variables(name)).max_tokens for name in PROMPT_SCHEMAS
     }
-    assert budgets["backlog.epic"] == 300 and budgets["execution.run"] == 800
+    assert budgets["backlog.epic"] == 200 and budgets["execution.run"] == 700
     assert all(100 <= budget <= 1000 for budget in budgets.values())

@@ -38,7 +38,11 @@ def ensure_python() -> str:
 
 def model_path(python: str) -> str:
     """The GGUF file shipped inside the model package of ``python``'s venv."""
-    code = f"import {MODEL_PACKAGE}, pathlib; print(pathlib.Path({MODEL_PACKAGE}.__file__).parent)"
+    # Located, not imported: the package is an `llm` plugin whose imports are not installed.
+    code = (
+        "import importlib.util, pathlib; "
+        f"print(pathlib.Path(importlib.util.find_spec({MODEL_PACKAGE!r}).origin).parent)"
+    )
     folder = subprocess.run(
         [python, "-c", code], capture_output=True, text=True, check=True, timeout=60
     ).stdout.strip()

@@ -19,6 +19,8 @@ from pydantic import BaseModel, Field
 TITLE = 80
 TEXT = 600
 LINE = 160
+MAX_ITEMS = 4
+"""Stories per epic and tasks per story: each one costs a model call (tasks) or tokens."""
 
 Line = Annotated[str, Field(min_length=1, max_length=LINE)]
 """One short list entry (an acceptance criterion, a note, a step)."""
@@ -62,7 +64,7 @@ class StoryDraft(BaseModel):
 class StoriesDraft(TaskOutput):
     """The user stories of an epic."""
 
-    stories: list[StoryDraft] = Field(min_length=1, max_length=6)
+    stories: list[StoryDraft] = Field(min_length=1, max_length=MAX_ITEMS)
 
     def as_text(self) -> str:
         return "\n\n".join(
@@ -81,7 +83,7 @@ class TaskDraft(BaseModel):
 class TasksDraft(TaskOutput):
     """The engineering tasks of a story."""
 
-    tasks: list[TaskDraft] = Field(min_length=1, max_length=6)
+    tasks: list[TaskDraft] = Field(min_length=1, max_length=MAX_ITEMS)
 
     def as_text(self) -> str:
         return "\n\n".join(
@@ -94,8 +96,8 @@ class ActivationDetails(TaskOutput):
     """Details filled in when a backlog item is activated."""
 
     description: str = Field(min_length=1, max_length=TEXT)
-    acceptance_criteria: list[Line] = Field(min_length=1, max_length=6)
-    notes: list[Line] = Field(default_factory=list, max_length=4)
+    acceptance_criteria: list[Line] = Field(min_length=1, max_length=5)
+    notes: list[Line] = Field(default_factory=list, max_length=3)
 
     def as_text(self) -> str:
         lines = [self.description, "", "Acceptance criteria:"]
@@ -109,8 +111,8 @@ class ExecutionResult(TaskOutput):
     """The result of executing a task: a plan and an implementation sketch."""
 
     summary: str = Field(min_length=1, max_length=300)
-    steps: list[Line] = Field(min_length=1, max_length=6)
-    output: str = Field(min_length=1, max_length=1500)
+    steps: list[Line] = Field(min_length=1, max_length=5)
+    output: str = Field(min_length=1, max_length=1000)
 
     def as_text(self) -> str:
         return f"{self.summary}\n\n{self.output}"
@@ -120,7 +122,7 @@ class CommitMessage(TaskOutput):
     """A Conventional Commits message."""
 
     subject: str = Field(min_length=1, max_length=100)
-    body: str = Field(default="", max_length=TEXT)
+    body: str = Field(default="", max_length=300)
 
     def as_text(self) -> str:
         return f"{self.subject}\n\n{self.body}".strip()
