@@ -10,7 +10,7 @@ the sample inputs of `orbit.ai.samples`:
   order the backlog_generation job asks for them - a run succeeds when all validate;
 * ``activation``, ``execution``, ``commit message``: one structured call each.
 
-    python -m bench.real_model --runs 10
+    python -m bench.real_model --runs 10 --other-runs 5
     python -m bench.real_model --runs 10 --structured prompt
 """
 
@@ -103,13 +103,15 @@ OPERATIONS: dict[str, Callable[[Provider], Awaitable[None]]] = {
 }
 
 
-async def measure(config: AIConfig, runs: int, only: list[str] | None) -> list[Tally]:
+async def measure(
+    config: AIConfig, runs: int, other_runs: int, only: list[str] | None
+) -> list[Tally]:
     tallies = []
     for name, operation in OPERATIONS.items():
         if only and not any(word in name for word in only):
             continue
         tally = Tally(name)
-        for _ in range(runs):
+        for _ in range(runs if operation is backlog_generation else other_runs):
             records: list[CallRecord] = []
             provider = create_provider(config, recorder=records.append)
             started = time.monotonic()
@@ -130,7 +132,8 @@ async def measure(config: AIConfig, runs: int, only: list[str] | None) -> list[T
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--runs", type=int, default=10, help="runs of backlog generation")
+    parser.add_argument("--other-runs", type=int, default=5, help="runs of the other operations")
     parser.add_argument("--structured", default="auto")
     parser.add_argument("--base-url", help="an already running OpenAI-compatible server")
     parser.add_argument("--model", default=MODEL_ALIAS)
@@ -153,12 +156,12 @@ def main() -> None:
     )
     print(
         f"# {args.model} at {base_url}, ORBIT_AI_STRUCTURED={args.structured}, "
-        f"{args.runs} runs per operation"
+        f"{args.runs} runs of backlog generation, {args.other_runs} of each other operation"
     )
     print("| operation | completed | success | mean duration | mean tokens (in+out) |")
     print("|---|---|---|---|---|")
     try:
-        tallies = asyncio.run(measure(config, args.runs, args.only))
+        tallies = asyncio.run(measure(config, args.runs, args.other_runs, args.only))
     finally:
         if server is not None:
             server.stop()

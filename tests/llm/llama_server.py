@@ -10,6 +10,7 @@ runs ``python -m llama_cpp.server`` on a free 127.0.0.1 port and waits until
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -77,7 +78,12 @@ class LlamaServer:
         return f"http://127.0.0.1:{self.port}/v1"
 
     def command(self) -> list[str]:
+        # setpriv (util-linux) asks the kernel to SIGTERM the server when its parent dies,
+        # however it dies, so a killed test run or bench leaves no server behind.
+        setpriv = shutil.which("setpriv")
+        guard = [setpriv, "--pdeathsig", "TERM", "--"] if setpriv else []
         return [
+            *guard,
             self.python,
             "-m",
             "llama_cpp.server",
