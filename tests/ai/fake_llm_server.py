@@ -36,6 +36,7 @@ class Reply:
     chunks: list[str] | None = None
     stall_after_chunks: int | None = None
     chunk_delay: float = 0.0
+    cut_after_chunks: int | None = None
     finish_reason: str = "stop"
     stream_usage: bool = True
     tokens_in: int = 11
@@ -184,6 +185,8 @@ class FakeLLMServer:
         for index, chunk in enumerate(reply.chunks or [reply.text]):
             if reply.stall_after_chunks is not None and index == reply.stall_after_chunks:
                 await self._stall(30, generation)
+            if index == reply.cut_after_chunks:
+                return  # the response ends here: no finish_reason, no [DONE]
             if reply.chunk_delay:
                 await asyncio.sleep(reply.chunk_delay)
             delta = {"index": 0, "delta": {"content": chunk}, "finish_reason": None}
@@ -226,6 +229,8 @@ class FakeLLMServer:
         for index, chunk in enumerate(reply.chunks or [reply.text]):
             if reply.stall_after_chunks is not None and index == reply.stall_after_chunks:
                 await self._stall(30, generation)
+            if index == reply.cut_after_chunks:
+                return  # no content_block_stop, message_delta or message_stop
             if reply.chunk_delay:
                 await asyncio.sleep(reply.chunk_delay)
             delta = {"type": "content_block_delta", "index": 0}

@@ -283,3 +283,20 @@ async def test_every_request_carries_a_budget_and_a_temperature(
     [request] = llm_server.requests
     assert request.body["temperature"] == 0.9
     assert request.body["max_tokens"] == 64  # the prompt's 100, capped by max_output_tokens
+
+
+async def test_a_stream_cut_off_by_the_server_is_an_error_not_a_short_reply(
+    make_provider: ProviderFactory, llm_server: FakeLLMServer, records: list[CallRecord]
+) -> None:
+    llm_server.push(Reply(chunks=["Who ", "will ", "use ", "it?"], cut_after_chunks=2))
+    provider = make_provider()
+    received: list[str] = []
+
+    with pytest.raises(AIUnavailable, match="stream ended before the model finished"):
+        async with provider.stream(PROMPT) as stream:
+            async for delta in stream:
+                received.append(delta)
+
+    assert received == ["Who ", "will "]
+    [record] = records
+    assert not record.ok and record.estimated and record.tokens_out == 3  # ceil(9 / 4)

@@ -53,7 +53,13 @@ from orbit.ai.calls import (
     estimate_prompt_tokens,
     estimate_tokens,
 )
-from orbit.ai.errors import AIAPIError, AIModeRejected, AIOutputTruncated, AITimeout
+from orbit.ai.errors import (
+    AIAPIError,
+    AIModeRejected,
+    AIOutputTruncated,
+    AITimeout,
+    AIUnavailable,
+)
 from orbit.ai.modes import ModeChooser, rejects_mode, wire_schema
 from orbit.ai.prompts import Message, Prompt
 from orbit.ai.protocol import CallOptions, Provider
@@ -214,6 +220,15 @@ class BaseProvider(ABC):
             model=self.model,
         )
 
+    def _cut_stream_error(self, request: ChatRequest, attempts: int) -> AIUnavailable:
+        return AIUnavailable(
+            "the stream ended before the model finished (no finish reason)",
+            provider=self.name,
+            attempts=attempts,
+            prompt_name=request.prompt.name,
+            model=self.model,
+        )
+
     async def _bounded(
         self, request: ChatRequest, operation: Operation, deadline: float
     ) -> Completion:
@@ -303,6 +318,8 @@ class BaseProvider(ABC):
                 else:
                     parts.append(piece)
                     yield piece
+            if end.finish_reason is None:  # the connection ended before the model did
+                raise self._cut_stream_error(request, attempts)
             error = None
             if end.finish_reason == "length":
                 log.warning(
