@@ -50,8 +50,8 @@ from orbit.ai.calls import (
     StreamPiece,
     StructuredMode,
     Usage,
-    estimate_prompt_tokens,
-    estimate_tokens,
+    honest_usage,
+    partial_usage,
 )
 from orbit.ai.errors import (
     AIAPIError,
@@ -277,7 +277,7 @@ class BaseProvider(ABC):
             attempts = exc.attempts if isinstance(exc, AIAPIError) else 1
             self._record(request, operation, started, Usage(self.model), exc, attempts)
             raise
-        usage = self._honest_usage(request, reply.usage, reply.text)
+        usage = honest_usage(request.messages, reply.usage, reply.text)
         latency = self._record(
             request, operation, started, usage, None, attempts, reply.finish_reason
         )
@@ -300,17 +300,7 @@ class BaseProvider(ABC):
         end = StreamEnd(Usage(self.model, reported=False))
         error: BaseException | str | None = "stream closed before it finished"
         try:
-            try:
-                async with asyncio.timeout_at(deadline):
-                    pieces, attempts = await call_with_retries(
-                        lambda: self._open_stream(request),
-                        classify=self._classifier(request),
-                        policy=self.retry_policy,
-                        site=self._site(request),
-                        deadline=deadline,
-                    )
-            except TimeoutError as exc:
-                raise self._deadline_error(request) from exc
+            pieces, attempts = await self._open(request, deadline)
             guarded = self._guard_stream(pieces, request, attempts, deadline)
             async for piece in guarded:
                 if isinstance(piece, StreamEnd):
@@ -325,7 +315,7 @@ class BaseProvider(ABC):
                 log.warning(
                     "%s stream cut off at %d tokens", request.prompt.name, request.max_tokens
                 )
-            usage = self._honest_usage(request, end.usage, "".join(parts))
+            usage = honest_usage(request.messages, end.usage, "".join(parts))
             end = StreamEnd(usage, end.finish_reason)
             yield Completion(
                 "".join(parts),
@@ -342,8 +332,26 @@ class BaseProvider(ABC):
                 attempts = exc.attempts
             raise
         finally:
-            usage = end.usage if error is None else self._partial_usage(request, parts)
+            usage = (
+                end.usage if error is None else partial_usage(request.messages, parts, self.model)
+            )
             self._record(request, "stream", started, usage, error, attempts, end.finish_reason)
+
+    async def _open(
+        self, request: ChatRequest, deadline: float
+    ) -> tuple[AsyncIterator[StreamPiece], int]:
+        """Open the stream (retried like any call) within the deadline."""
+        try:
+            async with asyncio.timeout_at(deadline):
+                return await call_with_retries(
+                    lambda: self._open_stream(request),
+                    classify=self._classifier(request),
+                    policy=self.retry_policy,
+                    site=self._site(request),
+                    deadline=deadline,
+                )
+        except TimeoutError as exc:
+            raise self._deadline_error(request) from exc
 
     async def _guard_stream(
         self,
@@ -373,22 +381,6 @@ class BaseProvider(ABC):
             closer = getattr(pieces, "aclose", None)
             if closer is not None:
                 await closer()
-
-    def _honest_usage(self, request: ChatRequest, usage: Usage, text: str) -> Usage:
-        """``usage`` as reported, or estimated (``reported=False``) when the API sent none."""
-        if usage.reported and (usage.tokens_in or usage.tokens_out):
-            return usage
-        return Usage(
-            usage.model,
-            estimate_prompt_tokens(request.messages),
-            estimate_tokens(text),
-            reported=False,
-        )
-
-    def _partial_usage(self, request: ChatRequest, parts: list[str]) -> Usage:
-        if not parts:
-            return Usage(self.model)
-        return self._honest_usage(request, Usage(self.model, reported=False), "".join(parts))
 
     def _record(
         self,

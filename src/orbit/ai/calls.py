@@ -134,3 +134,19 @@ class StreamEnd:
 
 StreamPiece = str | StreamEnd
 """A stream hook yields text deltas, then one `StreamEnd`."""
+
+
+def honest_usage(messages: Iterable[Message], usage: Usage, text: str) -> Usage:
+    """``usage`` as reported, or estimated (``reported=False``) when the API sent none."""
+    if usage.reported and (usage.tokens_in or usage.tokens_out):
+        return usage
+    return Usage(
+        usage.model, estimate_prompt_tokens(messages), estimate_tokens(text), reported=False
+    )
+
+
+def partial_usage(messages: Iterable[Message], parts: list[str], model: str) -> Usage:
+    """The usage of a failed stream: estimated from what arrived, zero if nothing did."""
+    if not parts:
+        return Usage(model)
+    return honest_usage(messages, Usage(model, reported=False), "".join(parts))
