@@ -106,7 +106,8 @@ class LlamaServer:
         ]
 
     def start(self, timeout: float = 180.0) -> None:
-        env = {**os.environ, "OMP_NUM_THREADS": str(self.threads)}
+        # PASSIVE: on a shared, busy machine idle OpenMP threads sleep instead of spinning.
+        env = {**os.environ, "OMP_NUM_THREADS": str(self.threads), "OMP_WAIT_POLICY": "PASSIVE"}
         self._process = subprocess.Popen(
             self.command(),
             stdout=self.log,
