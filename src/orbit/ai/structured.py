@@ -8,7 +8,8 @@ the prompt and parses the reply.  Parsing is forgiving before it is strict:
 2. near-JSON (a missing brace, a trailing comma, single quotes) is repaired
    locally with ``json-repair``;
 3. strings longer than the schema allows are cut at a word boundary and lists
-   longer than allowed lose their tail (a small model's usual overrun).
+   longer than allowed lose their tail (a small model's usual overrun; the
+   schemas' own validators do the same, this covers any other model).
 
 Only when that still does not validate is the conversation sent back once with
 the ``_repair`` message quoting the validation errors; if the second reply fails
@@ -27,6 +28,7 @@ from pydantic import BaseModel, ValidationError
 from orbit.ai.errors import AIInvalidOutput
 from orbit.ai.modes import describe_shape, wire_schema
 from orbit.ai.prompts import Message, render_text
+from orbit.ai.schemas import clip
 
 SchemaT = TypeVar("SchemaT", bound=BaseModel)
 
@@ -152,7 +154,7 @@ def fit_to_bounds(value: Any, exc: ValidationError) -> bool:
         except (KeyError, IndexError, TypeError):
             continue
         if isinstance(item, str):
-            parent[last] = _cut(item, int(limit))
+            parent[last] = clip(item, int(limit))
             changed = True
         elif isinstance(item, list):
             del item[int(limit) :]
@@ -167,13 +169,6 @@ def _walk(value: Any, path: list[int | str]) -> Any:
         except (KeyError, IndexError, TypeError):
             return None
     return value
-
-
-def _cut(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` characters, at a word boundary when there is one."""
-    cut = text[:limit]
-    space = cut.rfind(" ")
-    return cut[:space].rstrip() if space > limit // 2 else cut
 
 
 def _excerpt(text: str, limit: int = 120) -> str:
