@@ -6,9 +6,12 @@ the environment at import time.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from orbit.ai import AIConfig
 from orbit.jobs import WorkerConfig
 
 
@@ -37,17 +40,39 @@ class Settings(BaseSettings):
     shutdown_grace_seconds: float = Field(30.0, ge=0)
     sse_keepalive_seconds: float = Field(15.0, gt=0)
 
-    ai_provider: str = "offline"
+    ai_provider: Literal["offline", "openai", "anthropic"] = "offline"
     ai_model: str | None = None
     ai_base_url: str | None = None
     ai_api_key: SecretStr | None = None
-    ai_timeout_seconds: float = 60.0
-    ai_max_retries: int = 2
+    ai_timeout_seconds: float = Field(60.0, gt=0)
+    ai_max_retries: int = Field(2, ge=0)
+    ai_structured: Literal["auto", "json_schema", "json_object", "prompt"] = "auto"
+    ai_temperature: float = Field(0.7, ge=0, le=2)
+    ai_structured_temperature: float = Field(0.2, ge=0, le=2)
+    ai_max_output_tokens: int = Field(4096, gt=0)
+    ai_retry_after_max_seconds: float = Field(120.0, ge=0)
     offline_delay_ms: int = 0
     projects_dir: str = ".orbit/projects"
     # The one request that waits on the AI (the seeds' synchronous send-message) answers
     # 504 when its whole AI call, retries included, takes longer than this.
     send_message_timeout_seconds: float = Field(60.0, gt=0)
+
+    def ai_config(self) -> AIConfig:
+        """The AI layer's share of these settings."""
+        return AIConfig(
+            provider=self.ai_provider,
+            model=self.ai_model,
+            base_url=self.ai_base_url,
+            api_key=self.ai_api_key.get_secret_value() if self.ai_api_key else None,
+            timeout_seconds=self.ai_timeout_seconds,
+            max_retries=self.ai_max_retries,
+            offline_delay_ms=self.offline_delay_ms,
+            structured=self.ai_structured,
+            temperature=self.ai_temperature,
+            structured_temperature=self.ai_structured_temperature,
+            max_output_tokens=self.ai_max_output_tokens,
+            retry_after_max_seconds=self.ai_retry_after_max_seconds,
+        )
 
     def worker_config(self) -> WorkerConfig:
         """The worker's share of these settings."""

@@ -35,6 +35,10 @@ class Reply:
     stall_seconds: float = 0.0
     chunks: list[str] | None = None
     stall_after_chunks: int | None = None
+    chunk_delay: float = 0.0
+    cut_after_chunks: int | None = None
+    finish_reason: str = "stop"
+    stream_usage: bool = True
     tokens_in: int = 11
     tokens_out: int = 7
     headers: dict[str, str] = field(default_factory=dict)
@@ -168,7 +172,7 @@ class FakeLLMServer:
                     {
                         "index": 0,
                         "message": {"role": "assistant", "content": reply.text},
-                        "finish_reason": "stop",
+                        "finish_reason": reply.finish_reason,
                     }
                 ],
                 "usage": _openai_usage(reply),
@@ -181,10 +185,16 @@ class FakeLLMServer:
         for index, chunk in enumerate(reply.chunks or [reply.text]):
             if reply.stall_after_chunks is not None and index == reply.stall_after_chunks:
                 await self._stall(30, generation)
+            if index == reply.cut_after_chunks:
+                return  # the response ends here: no finish_reason, no [DONE]
+            if reply.chunk_delay:
+                await asyncio.sleep(reply.chunk_delay)
             delta = {"index": 0, "delta": {"content": chunk}, "finish_reason": None}
             yield _sse({**base, "choices": [delta]})
-        yield _sse({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
-        yield _sse({**base, "choices": [], "usage": _openai_usage(reply)})
+        end = {"index": 0, "delta": {}, "finish_reason": reply.finish_reason}
+        yield _sse({**base, "choices": [end]})
+        if reply.stream_usage:
+            yield _sse({**base, "choices": [], "usage": _openai_usage(reply)})
         yield "data: [DONE]\n\n"
 
     async def _handle_anthropic(self, request: Request) -> Response:
@@ -202,8 +212,8 @@ class FakeLLMServer:
         return JSONResponse(
             {
                 **_anthropic_message(model, reply.tokens_in, 0),
-                "content": [{"type": "text", "text": reply.text}],
-                "stop_reason": "end_turn",
+                "content": [_anthropic_block(body, reply.text)],
+                "stop_reason": _stop_reason(reply),
                 "usage": {"input_tokens": reply.tokens_in, "output_tokens": reply.tokens_out},
             }
         )
@@ -219,13 +229,33 @@ class FakeLLMServer:
         for index, chunk in enumerate(reply.chunks or [reply.text]):
             if reply.stall_after_chunks is not None and index == reply.stall_after_chunks:
                 await self._stall(30, generation)
+            if index == reply.cut_after_chunks:
+                return  # no content_block_stop, message_delta or message_stop
+            if reply.chunk_delay:
+                await asyncio.sleep(reply.chunk_delay)
             delta = {"type": "content_block_delta", "index": 0}
             delta["delta"] = {"type": "text_delta", "text": chunk}
             yield _sse(delta, "content_block_delta")
         yield _sse({"type": "content_block_stop", "index": 0}, "content_block_stop")
-        end = {"type": "message_delta", "delta": {"stop_reason": "end_turn"}}
+        end = {"type": "message_delta", "delta": {"stop_reason": _stop_reason(reply)}}
         yield _sse({**end, "usage": {"output_tokens": reply.tokens_out}}, "message_delta")
         yield _sse({"type": "message_stop"}, "message_stop")
+
+
+def _stop_reason(reply: Reply) -> str:
+    return "max_tokens" if reply.finish_reason == "length" else "end_turn"
+
+
+def _anthropic_block(body: dict[str, Any], text: str) -> dict[str, Any]:
+    """A forced tool's ``tool_use`` block (its input parsed from ``text``), else text."""
+    choice = body.get("tool_choice") or {}
+    if choice.get("type") != "tool":
+        return {"type": "text", "text": text}
+    try:
+        tool_input = json.loads(text)
+    except ValueError:
+        tool_input = {"unparsed": text}
+    return {"type": "tool_use", "id": "toolu_fake", "name": choice["name"], "input": tool_input}
 
 
 def _sse(data: dict[str, Any], event: str | None = None) -> str:

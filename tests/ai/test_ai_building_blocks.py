@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 
@@ -12,6 +13,7 @@ from orbit.ai import (
     PROMPT_SCHEMAS,
     AIConfig,
     AIConfigError,
+    AIModeRejected,
     AIPromptError,
     AIRequestRejected,
     AITimeout,
@@ -23,7 +25,7 @@ from orbit.ai import (
     render_prompt,
 )
 from orbit.ai.prompts import format_value, parse_template
-from orbit.ai.retry import Failure, call_with_retries, parse_retry_after
+from orbit.ai.retry import CallSite, Failure, call_with_retries, parse_retry_after, to_error
 from orbit.ai.structured import OutputError, extract_json, parse_output
 
 # -- prompts ------------------------------------------------------------------------
@@ -113,7 +115,7 @@ def test_retry_delay_grows_exponentially_with_jitter_and_a_cap() -> None:
     assert 1.5 <= policy.delay(1) <= 2.0
     assert 2.25 <= policy.delay(5) <= 3.0
     assert policy.delay(0, retry_after=2.5) == 2.5
-    assert policy.delay(0, retry_after=60) == 3.0
+    assert policy.delay(0, retry_after=60) == 60  # call_with_retries decides whether to wait
 
 
 def test_retry_after_headers_are_parsed() -> None:
@@ -146,7 +148,12 @@ class Flaky(Exception):
         self.failure = failure
 
 
-async def _call(failures: list[Failure], max_retries: int) -> tuple[str, int]:
+SITE = CallSite(provider="fake", model="m1", prompt_name="backlog.epic", timeout_seconds=1.5)
+
+
+async def _call(
+    failures: list[Failure], max_retries: int, *, deadline: float | None = None
+) -> tuple[str, int]:
     remaining = list(failures)
 
     async def operation() -> str:
@@ -157,9 +164,9 @@ async def _call(failures: list[Failure], max_retries: int) -> tuple[str, int]:
     def classify(exc: BaseException) -> Failure | None:
         return exc.failure if isinstance(exc, Flaky) else None
 
-    policy = RetryPolicy(max_retries=max_retries, backoff_seconds=0.001)
+    policy = RetryPolicy(max_retries=max_retries, backoff_seconds=0.001, backoff_max_seconds=2)
     return await call_with_retries(
-        operation, classify=classify, policy=policy, provider="fake", timeout_seconds=1.5
+        operation, classify=classify, policy=policy, site=SITE, deadline=deadline
     )
 
 
@@ -171,15 +178,45 @@ async def test_call_with_retries_recovers_from_transient_failures() -> None:
 async def test_call_with_retries_maps_final_failures_to_errors() -> None:
     with pytest.raises(
         AITimeout,
-        match=r"^AI API call failed: connection timeout: no response within 1\.5s \(after 2 ",
+        match=r"^AI API call failed: backlog\.epic on m1: connection timeout: no response "
+        r"within 1\.5s \(after 2 ",
     ):
         await _call([Failure("timeout")] * 2, max_retries=1)
     with pytest.raises(
         AIUnavailable, match=r"HTTP 429 Too Many Requests: quota \(after 3 attempts\)$"
     ):
         await _call([Failure("status", "quota", 429)] * 3, max_retries=2)
-    with pytest.raises(AIRequestRejected, match=r"^AI API call failed: HTTP 403 Forbidden$"):
+    with pytest.raises(
+        AIRequestRejected, match=r"^AI API call failed: backlog\.epic on m1: HTTP 403 Forbidden$"
+    ):
         await _call([Failure("status", "", 403)], max_retries=5)
+
+
+async def test_short_retry_after_is_waited_out_and_long_one_is_handed_to_the_caller() -> None:
+    assert await _call([Failure("status", "busy", 429, retry_after=0.01)], max_retries=1) == (
+        "ok",
+        2,
+    )
+    with pytest.raises(AIUnavailable) as caught:  # 500 s > backoff_max: no retry in the call
+        await _call([Failure("status", "busy", 429, retry_after=500)], max_retries=3)
+    assert caught.value.attempts == 1
+    assert caught.value.retry_after == 120.0  # capped by CallSite.retry_after_max_seconds
+
+
+async def test_a_retry_that_would_pass_the_deadline_is_not_attempted() -> None:
+    deadline = asyncio.get_running_loop().time() + 0.5
+    with pytest.raises(AIUnavailable) as caught:
+        await _call([Failure("status", "busy", 503, retry_after=1.0)], 3, deadline=deadline)
+    assert caught.value.attempts == 1 and caught.value.retry_after == 1.0
+
+
+def test_a_refused_mode_is_not_retried_and_is_its_own_error() -> None:
+    failure = Failure("mode", "response_format not supported", 400)
+    assert not failure.retryable
+    error = to_error(failure, SITE, 1)
+    assert isinstance(error, AIModeRejected) and isinstance(error, AIRequestRejected)
+    assert not error.retryable
+    assert "rejected the structured-output mode: HTTP 400 Bad Request" in str(error)
 
 
 async def test_unclassified_exceptions_propagate_unchanged() -> None:
@@ -191,8 +228,7 @@ async def test_unclassified_exceptions_propagate_unchanged() -> None:
             operation,
             classify=lambda exc: None,
             policy=RetryPolicy(),
-            provider="fake",
-            timeout_seconds=1,
+            site=SITE,
         )
 
 
@@ -237,3 +273,30 @@ def test_importing_orbit_ai_does_not_import_the_sdks() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_settings_build_the_ai_config_from_orbit_ai_variables(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from orbit.settings import Settings
+
+    monkeypatch.setenv("ORBIT_AI_PROVIDER", "openai")
+    monkeypatch.setenv("ORBIT_AI_STRUCTURED", "prompt")
+    monkeypatch.setenv("ORBIT_AI_TEMPERATURE", "0.1")
+    monkeypatch.setenv("ORBIT_AI_RETRY_AFTER_MAX_SECONDS", "30")
+    config = Settings(_env_file=None).ai_config()  # type: ignore[call-arg]
+    assert (config.provider, config.structured) == ("openai", "prompt")
+    assert (config.temperature, config.retry_after_max_seconds) == (0.1, 30.0)
+    monkeypatch.setenv("ORBIT_AI_STRUCTURED", "grammar")
+    with pytest.raises(ValidationError):
+        Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+def test_prompts_declare_a_token_budget() -> None:
+    from orbit.ai.samples import sample_variables
+
+    budgets = {
+        name: render_prompt(name, **sample_variables(name)).max_tokens for name in PROMPT_SCHEMAS
+    }
+    assert budgets["backlog.epic"] == 200 and budgets["execution.run"] == 700
+    assert all(100 <= budget <= 1000 for budget in budgets.values())

@@ -8,23 +8,28 @@ with `render_prompt`, then call `complete`, `stream` or `structured`::
     epic = await provider.structured(prompt, EpicDraft)
 
 Providers: ``offline`` (deterministic, no network), ``openai`` (OpenAI and
-compatible servers) and ``anthropic``.  Errors derive from `AIError`.
+compatible servers) and ``anthropic``.  Errors derive from `AIError`; see
+``docs/ai.md`` for structured-output modes, budgets, deadlines and servers.
 """
 
 from orbit.ai.base import (
     BaseProvider,
+    CallOptions,
     CallRecord,
     CallRecorder,
     Completion,
     Provider,
+    StructuredMode,
     TextStream,
 )
-from orbit.ai.config import AIConfig, ProviderName
+from orbit.ai.config import AIConfig, ProviderName, StructuredSetting
 from orbit.ai.errors import (
     AIAPIError,
     AIConfigError,
     AIError,
     AIInvalidOutput,
+    AIModeRejected,
+    AIOutputTruncated,
     AIPromptError,
     AIRequestRejected,
     AITimeout,
@@ -54,12 +59,15 @@ __all__ = [
     "AIConfigError",
     "AIError",
     "AIInvalidOutput",
+    "AIModeRejected",
+    "AIOutputTruncated",
     "AIPromptError",
     "AIRequestRejected",
     "AITimeout",
     "AIUnavailable",
     "ActivationDetails",
     "BaseProvider",
+    "CallOptions",
     "CallRecord",
     "CallRecorder",
     "CommitMessage",
@@ -75,6 +83,8 @@ __all__ = [
     "RetryPolicy",
     "StoriesDraft",
     "StoryDraft",
+    "StructuredMode",
+    "StructuredSetting",
     "TaskDraft",
     "TaskOutput",
     "TasksDraft",

@@ -1,198 +1,103 @@
-"""Core types and the provider protocol of the AI layer.
+"""The provider protocol of the AI layer and the shared implementation behind it.
 
 A `Prompt` is a named application operation (``"backlog.epic"``,
-``"commit.message"``, ...) together with its rendered chat messages and the
-input variables it was rendered from.  Every `Provider` offers three calls:
+``"commit.message"``, ...) together with its rendered chat messages, its input
+variables and its output budget.  Every `Provider` offers three calls:
 
 * `Provider.complete` - the whole reply as a `Completion` (text, model, token
   counts, latency);
 * `Provider.stream` - a `TextStream` of text deltas whose ``completion`` is set
   once the stream is exhausted;
-* `Provider.structured` - JSON output validated against a pydantic model, with
-  one repair round-trip (see `orbit.ai.structured`).
+* `Provider.structured` - JSON output validated against a pydantic model, in the
+  strongest mode the server enforces (`orbit.ai.modes`), repaired locally and
+  then once by the model if needed (`orbit.ai.structured`).
 
 `BaseProvider` implements all three on top of two per-provider hooks
-(`BaseProvider._send` and `BaseProvider._open_stream`), and takes care of
-retries, error mapping (timeouts, HTTP statuses) and call recording
-(`CallRecord`).
+(`BaseProvider._send` and `BaseProvider._open_stream`) and keeps every call
+bounded and honest:
+
+* every request carries ``max_tokens`` (the prompt's budget, capped by
+  `CallOptions.max_output_tokens`) and a temperature (low for structured calls);
+* a reply cut off at the budget (``finish_reason: "length"``) is retried once
+  with twice the budget, then fails with `AIOutputTruncated`;
+* ``timeout_seconds`` is the deadline of the whole call - every attempt, backoff,
+  length retry and repair round; the whole of a stream - after which `AITimeout`;
+* token counts the server does not report are estimated
+  (`orbit.ai.calls.estimate_tokens`) and recorded with ``estimated=True``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import dataclasses
 import logging
 import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
-from contextlib import aclosing
-from dataclasses import dataclass
-from types import TracebackType
-from typing import ClassVar, Literal, Protocol, Self, TypeVar
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import ClassVar, Self, TypeVar
 
 from pydantic import BaseModel
 
-from orbit.ai.errors import AIAPIError, AIError
+from orbit.ai.calls import (
+    CallRecord,
+    CallRecorder,
+    ChatRequest,
+    Completion,
+    ModelReply,
+    Operation,
+    StreamEnd,
+    StreamPiece,
+    StructuredMode,
+    Usage,
+    honest_usage,
+    partial_usage,
+)
+from orbit.ai.errors import (
+    AIAPIError,
+    AIModeRejected,
+    AIOutputTruncated,
+    AITimeout,
+    AIUnavailable,
+)
+from orbit.ai.modes import ModeChooser, rejects_mode, wire_schema
 from orbit.ai.prompts import Message, Prompt
-from orbit.ai.retry import Failure, RetryPolicy, call_with_retries, to_error
+from orbit.ai.protocol import CallOptions, Provider
+from orbit.ai.retry import CallSite, Classifier, Failure, RetryPolicy, call_with_retries, to_error
+from orbit.ai.stream import TextStream
 from orbit.ai.structured import run_structured
+
+__all__ = [
+    "BaseProvider",
+    "CallOptions",
+    "CallRecord",
+    "CallRecorder",
+    "ChatRequest",
+    "Completion",
+    "ModelReply",
+    "Provider",
+    "StreamEnd",
+    "StreamPiece",
+    "StructuredMode",
+    "TextStream",
+    "Usage",
+]
 
 log = logging.getLogger(__name__)
 
 SchemaT = TypeVar("SchemaT", bound=BaseModel)
 
-Operation = Literal["complete", "stream", "structured"]
-
-
-@dataclass(frozen=True, slots=True)
-class Completion:
-    """A finished model reply."""
-
-    text: str
-    model: str
-    tokens_in: int
-    tokens_out: int
-    latency_ms: int
-
-
-@dataclass(frozen=True, slots=True)
-class CallRecord:
-    """What one provider call cost and how it ended; persisted by the application."""
-
-    provider: str
-    model: str
-    prompt_name: str
-    operation: Operation
-    tokens_in: int
-    tokens_out: int
-    latency_ms: int
-    ok: bool
-    error: str | None = None
-    attempts: int = 1
-
-
-CallRecorder = Callable[[CallRecord], None]
-"""Receives a `CallRecord` after every call, successful or not."""
-
-
-@dataclass(frozen=True, slots=True)
-class Usage:
-    """Token usage reported by a model API."""
-
-    model: str
-    tokens_in: int = 0
-    tokens_out: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class ModelReply:
-    """The raw result of one successful API attempt."""
-
-    text: str
-    usage: Usage
-
-
-@dataclass(frozen=True, slots=True)
-class ChatRequest:
-    """What a provider hook sends: the prompt plus the messages of this attempt."""
-
-    prompt: Prompt
-    messages: tuple[Message, ...]
-    json_mode: bool = False
-
-
-StreamPiece = str | Usage
-"""A stream hook yields text deltas, and a `Usage` when the API reports one."""
-
-
-class Provider(Protocol):
-    """What the application relies on; see `BaseProvider` for the behaviour."""
-
-    model: str
-
-    @property
-    def name(self) -> str:
-        """``"offline"``, ``"openai"`` or ``"anthropic"``."""
-        ...
-
-    async def complete(self, prompt: Prompt) -> Completion:
-        """The whole reply, with token counts and latency."""
-        ...
-
-    def stream(self, prompt: Prompt) -> TextStream:
-        """Text deltas as they arrive; the request starts on first iteration."""
-        ...
-
-    async def structured(self, prompt: Prompt, schema: type[SchemaT]) -> SchemaT:
-        """JSON output validated as ``schema``; one repair attempt, then `AIInvalidOutput`."""
-        ...
-
-    def with_recorder(self, recorder: CallRecorder | None) -> Provider:
-        """The same provider (sharing its HTTP client) reporting calls to ``recorder``."""
-        ...
-
-    async def aclose(self) -> None:
-        """Release the HTTP client; shared by every `with_recorder` view."""
-        ...
-
-
-class TextStream:
-    """Async iterator of text deltas; ``completion`` is set once it is exhausted.
-
-    Use as ``async with provider.stream(prompt) as stream: async for delta in stream``
-    so the HTTP response is released even when the consumer stops early.
-    """
-
-    def __init__(self, events: AsyncGenerator[str | Completion, None]) -> None:
-        self._events = events
-        self._done = False
-        self.completion: Completion | None = None
-
-    def __aiter__(self) -> TextStream:
-        return self
-
-    async def __anext__(self) -> str:
-        if self._done:
-            raise StopAsyncIteration
-        try:
-            item = await self._events.__anext__()
-        except BaseException:
-            self._done = True
-            raise
-        if isinstance(item, Completion):
-            self.completion = item
-            self._done = True
-            await self._events.aclose()
-            raise StopAsyncIteration
-        return item
-
-    async def collect(self) -> Completion:
-        """Consume the rest of the stream and return the final `Completion`."""
-        async for _ in self:
-            pass
-        if self.completion is None:
-            raise AIError("stream ended without a completion")
-        return self.completion
-
-    async def aclose(self) -> None:
-        self._done = True
-        await self._events.aclose()
-
-    async def __aenter__(self) -> TextStream:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
 
 class BaseProvider(ABC):
-    """Shared implementation of `Provider`: retries, error mapping, recording."""
+    """Shared implementation of `Provider`: limits, modes, retries, errors, recording."""
 
     name: ClassVar[str]
+    structured_modes: ClassVar[tuple[StructuredMode, ...]] = (
+        "json_schema",
+        "json_object",
+        "prompt",
+    )
+    """This provider's structured modes, strongest first (see `orbit.ai.modes`)."""
 
     def __init__(
         self,
@@ -201,11 +106,18 @@ class BaseProvider(ABC):
         timeout_seconds: float = 60.0,
         retry_policy: RetryPolicy | None = None,
         recorder: CallRecorder | None = None,
+        options: CallOptions | None = None,
+        label: str | None = None,
     ) -> None:
         self.model = model
         self.timeout_seconds = timeout_seconds
         self.retry_policy = retry_policy or RetryPolicy()
+        self.options = options or CallOptions()
         self._recorder = recorder
+        # Shared by every with_recorder view: the fallback is remembered per process.
+        self._modes = ModeChooser(
+            self.structured_modes, self.options.structured, label=label or f"{self.name}:{model}"
+        )
 
     # -- hooks -------------------------------------------------------------
 
@@ -227,6 +139,10 @@ class BaseProvider(ABC):
 
     # -- public API ----------------------------------------------------------
 
+    @property
+    def structured_mode(self) -> StructuredMode:
+        return self._modes.current
+
     def with_recorder(self, recorder: CallRecorder | None) -> Self:
         """A view of this provider (sharing its client) that reports to ``recorder``."""
         clone = copy.copy(self)
@@ -234,63 +150,181 @@ class BaseProvider(ABC):
         return clone
 
     async def complete(self, prompt: Prompt) -> Completion:
-        return await self._complete(ChatRequest(prompt, prompt.messages), "complete")
+        request = self._request(prompt, prompt.messages, None)
+        return await self._bounded(request, "complete", self._deadline())
 
     def stream(self, prompt: Prompt) -> TextStream:
-        return TextStream(self._stream_events(ChatRequest(prompt, prompt.messages)))
+        return TextStream(self._stream_events(self._request(prompt, prompt.messages, None)))
 
     async def structured(self, prompt: Prompt, schema: type[SchemaT]) -> SchemaT:
-        async def send(messages: tuple[Message, ...]) -> str:
-            request = ChatRequest(prompt, messages, json_mode=True)
-            return (await self._complete(request, "structured")).text
+        deadline = self._deadline()
+        wire = wire_schema(schema)
 
-        return await run_structured(send, prompt.name, prompt.messages, schema)
+        async def send(messages: tuple[Message, ...]) -> str:
+            while True:
+                mode = self._modes.current
+                request = dataclasses.replace(
+                    self._request(prompt, messages, mode), schema=wire, schema_name=schema.__name__
+                )
+                try:
+                    completion = await self._bounded(request, "structured", deadline)
+                except AIModeRejected as exc:
+                    if not self._modes.fall_back(mode, exc):
+                        raise
+                    continue
+                self._modes.confirm(mode)
+                return completion.text
+
+        return await run_structured(send, prompt.name, prompt.messages, schema, model=self.model)
 
     # -- internals -------------------------------------------------------------
 
-    async def _complete(self, request: ChatRequest, operation: Operation) -> Completion:
+    def _request(
+        self, prompt: Prompt, messages: tuple[Message, ...], mode: StructuredMode | None
+    ) -> ChatRequest:
+        options = self.options
+        temperature = options.temperature if mode is None else options.structured_temperature
+        budget = min(prompt.max_tokens, options.max_output_tokens)
+        return ChatRequest(prompt, messages, max_tokens=budget, temperature=temperature, mode=mode)
+
+    def _deadline(self) -> float:
+        return asyncio.get_running_loop().time() + self.timeout_seconds
+
+    def _site(self, request: ChatRequest) -> CallSite:
+        return CallSite(
+            provider=self.name,
+            model=self.model,
+            prompt_name=request.prompt.name,
+            timeout_seconds=self.timeout_seconds,
+            retry_after_max_seconds=self.options.retry_after_max_seconds,
+        )
+
+    def _classifier(self, request: ChatRequest) -> Classifier:
+        """`_classify`, telling a refused structured mode apart from other refusals."""
+
+        def classify(exc: BaseException) -> Failure | None:
+            failure = self._classify(exc)
+            constrained = request.mode is not None and request.mode != "prompt"
+            if failure is not None and constrained and rejects_mode(failure):
+                return dataclasses.replace(failure, kind="mode")
+            return failure
+
+        return classify
+
+    def _deadline_error(self, request: ChatRequest, attempts: int = 1) -> AITimeout:
+        return AITimeout(
+            f"no complete reply within the {self.timeout_seconds:g}s deadline",
+            provider=self.name,
+            attempts=attempts,
+            prompt_name=request.prompt.name,
+            model=self.model,
+        )
+
+    def _cut_stream_error(self, request: ChatRequest, attempts: int) -> AIUnavailable:
+        return AIUnavailable(
+            "the stream ended before the model finished (no finish reason)",
+            provider=self.name,
+            attempts=attempts,
+            prompt_name=request.prompt.name,
+            model=self.model,
+        )
+
+    async def _bounded(
+        self, request: ChatRequest, operation: Operation, deadline: float
+    ) -> Completion:
+        """`_complete`, retried once with a larger budget when cut off at ``max_tokens``."""
+        completion = await self._complete(request, operation, deadline)
+        if completion.finish_reason != "length":
+            return completion
+        larger = min(request.max_tokens * 2, self.options.max_output_tokens)
+        if larger > request.max_tokens:
+            log.info(
+                "%s reply cut off at %d tokens; retrying with %d",
+                request.prompt.name,
+                request.max_tokens,
+                larger,
+            )
+            request = dataclasses.replace(request, max_tokens=larger)
+            completion = await self._complete(request, operation, deadline)
+            if completion.finish_reason != "length":
+                return completion
+        raise AIOutputTruncated(
+            prompt_name=request.prompt.name,
+            schema_name=request.schema_name or "text",
+            errors=[f"the reply was cut off at its budget of {request.max_tokens} tokens"],
+            raw_output=completion.text,
+            model=completion.model,
+        )
+
+    async def _complete(
+        self, request: ChatRequest, operation: Operation, deadline: float
+    ) -> Completion:
         started = time.monotonic()
         try:
-            reply, attempts = await call_with_retries(
-                lambda: self._send(request),
-                classify=self._classify,
-                policy=self.retry_policy,
-                provider=self.name,
-                timeout_seconds=self.timeout_seconds,
-            )
+            async with asyncio.timeout_at(deadline):
+                reply, attempts = await call_with_retries(
+                    lambda: self._send(request),
+                    classify=self._classifier(request),
+                    policy=self.retry_policy,
+                    site=self._site(request),
+                    deadline=deadline,
+                )
+        except TimeoutError as exc:  # the whole-call deadline passed
+            error = self._deadline_error(request)
+            self._record(request, operation, started, Usage(self.model), error, 1)
+            raise error from exc
         except BaseException as exc:
             attempts = exc.attempts if isinstance(exc, AIAPIError) else 1
             self._record(request, operation, started, Usage(self.model), exc, attempts)
             raise
-        latency = self._record(request, operation, started, reply.usage, None, attempts)
-        usage = reply.usage
-        return Completion(reply.text, usage.model, usage.tokens_in, usage.tokens_out, latency)
+        usage = honest_usage(request.messages, reply.usage, reply.text)
+        latency = self._record(
+            request, operation, started, usage, None, attempts, reply.finish_reason
+        )
+        return Completion(
+            reply.text,
+            usage.model,
+            usage.tokens_in,
+            usage.tokens_out,
+            latency,
+            finish_reason=reply.finish_reason,
+            estimated=not usage.reported,
+            mode=request.mode,
+        )
 
     async def _stream_events(self, request: ChatRequest) -> AsyncGenerator[str | Completion, None]:
         started = time.monotonic()
+        deadline = self._deadline()
         attempts = 1
-        usage = Usage(self.model)
+        parts: list[str] = []
+        end = StreamEnd(Usage(self.model, reported=False))
         error: BaseException | str | None = "stream closed before it finished"
         try:
-            pieces, attempts = await call_with_retries(
-                lambda: self._open_stream(request),
-                classify=self._classify,
-                policy=self.retry_policy,
-                provider=self.name,
-                timeout_seconds=self.timeout_seconds,
-            )
-            parts: list[str] = []
-            async with aclosing(self._guard_stream(pieces, attempts)) as guarded:
-                async for piece in guarded:
-                    if isinstance(piece, Usage):
-                        usage = piece
-                    else:
-                        parts.append(piece)
-                        yield piece
+            pieces, attempts = await self._open(request, deadline)
+            guarded = self._guard_stream(pieces, request, attempts, deadline)
+            async for piece in guarded:
+                if isinstance(piece, StreamEnd):
+                    end = piece
+                else:
+                    parts.append(piece)
+                    yield piece
+            if end.finish_reason is None:  # the connection ended before the model did
+                raise self._cut_stream_error(request, attempts)
             error = None
-            latency = _elapsed_ms(started)
+            if end.finish_reason == "length":
+                log.warning(
+                    "%s stream cut off at %d tokens", request.prompt.name, request.max_tokens
+                )
+            usage = honest_usage(request.messages, end.usage, "".join(parts))
+            end = StreamEnd(usage, end.finish_reason)
             yield Completion(
-                "".join(parts), usage.model, usage.tokens_in, usage.tokens_out, latency
+                "".join(parts),
+                usage.model,
+                usage.tokens_in,
+                usage.tokens_out,
+                _elapsed_ms(started),
+                finish_reason=end.finish_reason,
+                estimated=not usage.reported,
             )
         except Exception as exc:
             error = exc
@@ -298,25 +332,51 @@ class BaseProvider(ABC):
                 attempts = exc.attempts
             raise
         finally:
-            self._record(request, "stream", started, usage, error, attempts)
+            usage = (
+                end.usage if error is None else partial_usage(request.messages, parts, self.model)
+            )
+            self._record(request, "stream", started, usage, error, attempts, end.finish_reason)
+
+    async def _open(
+        self, request: ChatRequest, deadline: float
+    ) -> tuple[AsyncIterator[StreamPiece], int]:
+        """Open the stream (retried like any call) within the deadline."""
+        try:
+            async with asyncio.timeout_at(deadline):
+                return await call_with_retries(
+                    lambda: self._open_stream(request),
+                    classify=self._classifier(request),
+                    policy=self.retry_policy,
+                    site=self._site(request),
+                    deadline=deadline,
+                )
+        except TimeoutError as exc:
+            raise self._deadline_error(request) from exc
 
     async def _guard_stream(
-        self, pieces: AsyncIterator[StreamPiece], attempts: int
+        self,
+        pieces: AsyncIterator[StreamPiece],
+        request: ChatRequest,
+        attempts: int,
+        deadline: float,
     ) -> AsyncGenerator[StreamPiece, None]:
-        """Map SDK errors raised mid-stream; those are not retried (text was already sent)."""
+        """Each piece within the deadline; SDK errors mid-stream are mapped, not retried."""
+        iterator = aiter(pieces)
         try:
-            async for piece in pieces:
+            while True:
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        piece = await anext(iterator)
+                except StopAsyncIteration:
+                    return
+                except TimeoutError as exc:
+                    raise self._deadline_error(request, attempts) from exc
+                except Exception as exc:
+                    failure = self._classify(exc)
+                    if failure is None:
+                        raise
+                    raise to_error(failure, self._site(request), attempts) from exc
                 yield piece
-        except Exception as exc:
-            failure = self._classify(exc)
-            if failure is None:
-                raise
-            raise to_error(
-                failure,
-                provider=self.name,
-                attempts=attempts,
-                timeout_seconds=self.timeout_seconds,
-            ) from exc
         finally:
             closer = getattr(pieces, "aclose", None)
             if closer is not None:
@@ -330,6 +390,7 @@ class BaseProvider(ABC):
         usage: Usage,
         error: BaseException | str | None,
         attempts: int,
+        finish_reason: str | None = None,
     ) -> int:
         latency = _elapsed_ms(started)
         if self._recorder is None:
@@ -345,6 +406,9 @@ class BaseProvider(ABC):
             ok=error is None,
             error=None if error is None else str(error) or type(error).__name__,
             attempts=attempts,
+            estimated=not usage.reported,
+            mode=request.mode,
+            finish_reason=finish_reason,
         )
         try:
             self._recorder(record)

@@ -12,6 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 ProviderName = Literal["offline", "openai", "anthropic"]
 
+StructuredSetting = Literal["auto", "json_schema", "json_object", "prompt"]
+"""How structured output is asked for (``ORBIT_AI_STRUCTURED``); see `orbit.ai.modes`."""
+
 DEFAULT_MODELS: dict[str, str] = {
     "offline": "orbit-offline-1",
     "openai": "gpt-4.1-mini",
@@ -24,9 +27,16 @@ class AIConfig(BaseModel):
 
     ``model`` defaults to a sensible model per provider.  ``base_url`` points the
     ``openai`` provider at any OpenAI-compatible server (vLLM, Ollama, llama.cpp).
-    ``timeout_seconds`` bounds each HTTP attempt (connect, and every read of a
-    stream); ``max_retries`` counts retries after the first attempt, spaced by an
-    exponential backoff starting at ``retry_backoff_seconds``.
+    ``timeout_seconds`` is the deadline of one whole call (every attempt, backoff,
+    length retry and repair round of a `structured` call; the whole of a stream).
+    ``max_retries`` counts retries after the first attempt, spaced by an
+    exponential backoff starting at ``retry_backoff_seconds``; a ``Retry-After``
+    longer than ``retry_backoff_max_seconds`` is not waited out inside the call but
+    reported as `AIUnavailable.retry_after` (capped at ``retry_after_max_seconds``).
+    ``structured`` picks the structured-output mode (``auto`` finds the strongest
+    one the server accepts).  ``max_output_tokens`` caps every call's budget (each
+    prompt declares its own ``max_tokens``); ``temperature`` applies to text calls
+    and ``structured_temperature`` to structured ones.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -41,6 +51,10 @@ class AIConfig(BaseModel):
     retry_backoff_seconds: float = Field(default=0.5, ge=0)
     retry_backoff_max_seconds: float = Field(default=8.0, ge=0)
     max_output_tokens: int = Field(default=4096, gt=0)
+    retry_after_max_seconds: float = Field(default=120.0, ge=0)
+    structured: StructuredSetting = "auto"
+    temperature: float = Field(default=0.7, ge=0, le=2)
+    structured_temperature: float = Field(default=0.2, ge=0, le=2)
 
     @property
     def resolved_model(self) -> str:

@@ -6,7 +6,7 @@ only here, so a missing extra surfaces as a clear `AIConfigError`.
 
 from __future__ import annotations
 
-from orbit.ai.base import CallRecorder, Provider
+from orbit.ai.base import CallOptions, CallRecorder, Provider
 from orbit.ai.config import AIConfig
 from orbit.ai.errors import AIConfigError
 from orbit.ai.offline import OfflineProvider
@@ -18,6 +18,13 @@ def create_provider(config: AIConfig, *, recorder: CallRecorder | None = None) -
     model = config.resolved_model
     if config.provider == "offline":
         return OfflineProvider(model=model, delay_ms=config.offline_delay_ms, recorder=recorder)
+    options = CallOptions(
+        max_output_tokens=config.max_output_tokens,
+        temperature=config.temperature,
+        structured_temperature=config.structured_temperature,
+        structured=config.structured,
+        retry_after_max_seconds=config.retry_after_max_seconds,
+    )
     policy = RetryPolicy(
         max_retries=config.max_retries,
         backoff_seconds=config.retry_backoff_seconds,
@@ -33,6 +40,7 @@ def create_provider(config: AIConfig, *, recorder: CallRecorder | None = None) -
             timeout_seconds=config.timeout_seconds,
             retry_policy=policy,
             recorder=recorder,
+            options=options,
         )
     if config.provider == "anthropic":
         from orbit.ai.anthropic import AnthropicProvider
@@ -44,6 +52,6 @@ def create_provider(config: AIConfig, *, recorder: CallRecorder | None = None) -
             timeout_seconds=config.timeout_seconds,
             retry_policy=policy,
             recorder=recorder,
-            max_output_tokens=config.max_output_tokens,
+            options=options,
         )
     raise AIConfigError(f"unknown AI provider {config.provider!r}")  # pragma: no cover

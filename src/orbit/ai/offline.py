@@ -19,7 +19,16 @@ import re
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, ClassVar
 
-from orbit.ai.base import BaseProvider, CallRecorder, ChatRequest, ModelReply, StreamPiece, Usage
+from orbit.ai.base import (
+    BaseProvider,
+    CallRecorder,
+    ChatRequest,
+    ModelReply,
+    StreamEnd,
+    StreamPiece,
+    StructuredMode,
+    Usage,
+)
 from orbit.ai.keyphrases import first_sentence, key_phrases
 from orbit.ai.offline_backlog import draft_epic, draft_stories, draft_tasks, next_question
 from orbit.ai.offline_work import fill_activation, run_task, write_commit
@@ -45,6 +54,8 @@ class OfflineProvider(BaseProvider):
     """Deterministic provider for development, demos and tests."""
 
     name: ClassVar[str] = "offline"
+    # The answers are built from the schema models themselves: always valid.
+    structured_modes: ClassVar[tuple[StructuredMode, ...]] = ("json_schema",)
 
     def __init__(
         self,
@@ -60,7 +71,7 @@ class OfflineProvider(BaseProvider):
         text = answer(request)
         if self.delay_ms:
             await asyncio.sleep(self.delay_ms / 1000)
-        return ModelReply(text, self._usage(request, text))
+        return ModelReply(text, self._usage(request, text), "stop")
 
     async def _open_stream(self, request: ChatRequest) -> AsyncIterator[StreamPiece]:
         return self._chunks(request, answer(request))
@@ -71,7 +82,7 @@ class OfflineProvider(BaseProvider):
         for chunk in chunks:
             await asyncio.sleep(pause)
             yield chunk
-        yield self._usage(request, text)
+        yield StreamEnd(self._usage(request, text), "stop")
 
     def _usage(self, request: ChatRequest, text: str) -> Usage:
         prompt_text = "".join(message.content for message in request.messages)

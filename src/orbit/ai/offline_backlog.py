@@ -25,6 +25,7 @@ from orbit.ai.keyphrases import (
     words,
 )
 from orbit.ai.schemas import (
+    MAX_ITEMS,
     EpicDraft,
     InterviewReply,
     StoriesDraft,
@@ -177,7 +178,7 @@ def _features(listed: str, everything: str, product: str) -> tuple[str, ...]:
         if not set(words(phrase)) <= seen:
             features.append(phrase)
             seen |= set(words(phrase))
-    return tuple(features[:6])
+    return tuple(features[:MAX_ITEMS])
 
 
 # -- interview ---------------------------------------------------------------------
@@ -294,7 +295,7 @@ def draft_tasks(variables: Mapping[str, Any]) -> TasksDraft:
             "integration tests; run them in CI." + context,
         ),
     ]
-    return TasksDraft(tasks=tasks[:6])
+    return TasksDraft(tasks=tasks[:MAX_ITEMS])
 
 
 def _extra_tasks(feature: str, thing: str, context: str) -> Sequence[TaskDraft]:

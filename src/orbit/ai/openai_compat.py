@@ -1,8 +1,12 @@
-"""Provider for OpenAI and OpenAI-compatible servers (vLLM, Ollama, llama.cpp).
+"""Provider for OpenAI and OpenAI-compatible servers (vLLM, Ollama, llama.cpp, LM Studio).
 
 Uses the official ``openai`` SDK (``AsyncOpenAI``) against ``base_url`` with the
-Chat Completions API.  The SDK is imported when the provider is built, so
-``import orbit.ai`` works without the ``openai`` extra.  The SDK's own retries
+Chat Completions API.  Every request sends ``max_tokens`` and ``temperature``;
+structured calls send the ``response_format`` of their mode (see
+`orbit.ai.modes`): ``json_schema`` (OpenAI structured outputs), then
+``json_object`` with a ``schema`` (the llama.cpp form), then nothing.  The SDK
+is imported when the provider is built, so ``import orbit.ai`` works without the
+``openai`` extra.  The SDK's own retries
 are disabled (``max_retries=0``); `orbit.ai.retry` handles them.
 """
 
@@ -12,7 +16,16 @@ from collections.abc import AsyncIterator
 from types import ModuleType
 from typing import Any, ClassVar
 
-from orbit.ai.base import BaseProvider, CallRecorder, ChatRequest, ModelReply, StreamPiece, Usage
+from orbit.ai.base import (
+    BaseProvider,
+    CallOptions,
+    CallRecorder,
+    ChatRequest,
+    ModelReply,
+    StreamEnd,
+    StreamPiece,
+    Usage,
+)
 from orbit.ai.errors import AIConfigError
 from orbit.ai.retry import Failure, RetryPolicy, classify_sdk_error
 
@@ -45,13 +58,15 @@ class OpenAICompatProvider(BaseProvider):
         timeout_seconds: float = 60.0,
         retry_policy: RetryPolicy | None = None,
         recorder: CallRecorder | None = None,
-        json_mode: bool = True,
+        options: CallOptions | None = None,
     ) -> None:
         super().__init__(
             model=model,
             timeout_seconds=timeout_seconds,
             retry_policy=retry_policy,
             recorder=recorder,
+            options=options,
+            label=f"openai:{model}@{base_url or 'api.openai.com'}",
         )
         if not api_key and base_url is None:
             raise AIConfigError(
@@ -59,7 +74,6 @@ class OpenAICompatProvider(BaseProvider):
                 "or a base_url pointing at a local OpenAI-compatible server"
             )
         self._sdk = import_openai()
-        self._json_mode = json_mode
         self._client: Any = self._sdk.AsyncOpenAI(
             api_key=api_key or PLACEHOLDER_API_KEY,
             base_url=base_url or "https://api.openai.com/v1",
@@ -71,15 +85,21 @@ class OpenAICompatProvider(BaseProvider):
         params: dict[str, Any] = {
             "model": self.model,
             "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+            "max_tokens": request.max_tokens,
         }
-        if request.json_mode and self._json_mode:
-            params["response_format"] = {"type": "json_object"}
+        if request.temperature is not None:
+            params["temperature"] = request.temperature
+        response_format = _response_format(request)
+        if response_format is not None:
+            params["response_format"] = response_format
         return params
 
     async def _send(self, request: ChatRequest) -> ModelReply:
         response = await self._client.chat.completions.create(**self._params(request))
-        text = (response.choices[0].message.content or "") if response.choices else ""
-        return ModelReply(text, self._usage(response.model, response.usage))
+        choice = response.choices[0] if response.choices else None
+        text = (choice.message.content or "") if choice is not None else ""
+        finish = choice.finish_reason if choice is not None else None
+        return ModelReply(text, self._usage(response.model, response.usage), finish)
 
     async def _open_stream(self, request: ChatRequest) -> AsyncIterator[StreamPiece]:
         stream = await self._client.chat.completions.create(
@@ -88,21 +108,23 @@ class OpenAICompatProvider(BaseProvider):
         return self._deltas(stream)
 
     async def _deltas(self, stream: Any) -> AsyncIterator[StreamPiece]:
-        usage = Usage(self.model)
+        usage = Usage(self.model, reported=False)
+        finish: str | None = None
         try:
             async for chunk in stream:
-                if chunk.usage is not None:
+                if getattr(chunk, "usage", None) is not None:
                     usage = self._usage(chunk.model, chunk.usage)
                 for choice in chunk.choices or ():
+                    finish = choice.finish_reason or finish
                     if choice.delta is not None and choice.delta.content:
                         yield choice.delta.content
-            yield usage
+            yield StreamEnd(usage, finish)
         finally:
             await stream.close()
 
     def _usage(self, model: str | None, usage: Any) -> Usage:
         if usage is None:
-            return Usage(model or self.model)
+            return Usage(model or self.model, reported=False)
         return Usage(
             model or self.model,
             usage.prompt_tokens or 0,
@@ -114,3 +136,20 @@ class OpenAICompatProvider(BaseProvider):
 
     async def aclose(self) -> None:
         await self._client.close()
+
+
+def _response_format(request: ChatRequest) -> dict[str, Any] | None:
+    """The ``response_format`` of a request's structured mode (``None``: send none)."""
+    if request.mode == "json_schema":
+        return {
+            "type": "json_schema",
+            "json_schema": {
+                "name": request.schema_name or "output",
+                "schema": dict(request.schema or {}),
+                "strict": True,
+            },
+        }
+    if request.mode == "json_object":
+        # llama.cpp's form: a JSON Schema beside the type, compiled into a grammar.
+        return {"type": "json_object", "schema": dict(request.schema or {})}
+    return None

@@ -1,8 +1,11 @@
 """Prompt templates: loading, rendering, and the registry of named operations.
 
 Templates live in ``orbit/ai/prompts/<name>.md`` and are read with
-`importlib.resources`.  A template is split into chat messages by lines that
-read exactly ``[system]``, ``[user]`` or ``[assistant]``; each section is a
+`importlib.resources`.  A template may start with front matter between two
+``---`` lines, ``key: value`` per line; ``max_tokens`` is the operation's output
+budget (`Prompt.max_tokens`, see `DEFAULT_MAX_TOKENS`).  The rest is split
+into chat messages by lines that read exactly ``[system]``, ``[user]`` or
+``[assistant]``; each section is a
 `string.Template` (``$variable`` / ``${variable}``, ``$$`` for a dollar sign).
 
 Variables may be strings, numbers, lists, mappings or pydantic models; they are
@@ -38,6 +41,10 @@ Role = Literal["system", "user", "assistant"]
 
 _SECTION = re.compile(r"^\[(system|user|assistant)\]\s*$", re.MULTILINE)
 _NAME = re.compile(r"^_?[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
+_FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n", re.DOTALL)
+
+DEFAULT_MAX_TOKENS = 512
+"""The output budget of a prompt whose template declares none."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,13 +59,14 @@ class Message:
 class Prompt:
     """A named operation with its rendered messages and the variables behind them.
 
-    Network providers only send ``messages``; the offline provider answers from
-    ``name`` and ``variables``.
+    Network providers only send ``messages`` (with at most ``max_tokens`` of
+    output); the offline provider answers from ``name`` and ``variables``.
     """
 
     name: str
     messages: tuple[Message, ...]
     variables: Mapping[str, Any] = field(default_factory=dict)
+    max_tokens: int = DEFAULT_MAX_TOKENS
 
 
 PROMPT_SCHEMAS: dict[str, type[BaseModel]] = {
@@ -88,8 +96,9 @@ def render_prompt(name: str, /, **variables: Any) -> Prompt:
     """Render template ``name`` with ``variables`` (plus the operation's defaults)."""
     merged = {**PROMPT_DEFAULTS.get(name, {}), **variables}
     text_values = {key: format_value(value) for key, value in merged.items()}
+    meta, text = split_front_matter(load_template(name))
     messages = []
-    for role, body in parse_template(load_template(name)):
+    for role, body in parse_template(text):
         try:
             content = Template(body).substitute(text_values).strip()
         except KeyError as exc:
@@ -97,7 +106,23 @@ def render_prompt(name: str, /, **variables: Any) -> Prompt:
         except ValueError as exc:
             raise AIPromptError(f"prompt {name!r} has a malformed placeholder: {exc}") from exc
         messages.append(Message(role, content))
-    return Prompt(name=name, messages=tuple(messages), variables=merged)
+    budget = meta.get("max_tokens", str(DEFAULT_MAX_TOKENS))
+    if not budget.isdigit() or int(budget) < 1:
+        raise AIPromptError(f"prompt {name!r} has an invalid max_tokens {budget!r}")
+    return Prompt(name=name, messages=tuple(messages), variables=merged, max_tokens=int(budget))
+
+
+def split_front_matter(text: str) -> tuple[dict[str, str], str]:
+    """``({key: value}, rest)`` of a template; no front matter gives an empty mapping."""
+    match = _FRONT_MATTER.match(text)
+    if match is None:
+        return {}, text
+    meta = {}
+    for line in match.group(1).splitlines():
+        key, sep, value = line.partition(":")
+        if sep:
+            meta[key.strip()] = value.strip()
+    return meta, text[match.end() :]
 
 
 def render_text(name: str, /, **variables: Any) -> str:

@@ -3,9 +3,15 @@
 The SDK clients are built with ``max_retries=0``; retrying happens here so the
 rules are the same for every provider and the backoff is configurable (tiny in
 tests).  Retried: timeouts, connection errors, HTTP 429 and HTTP 5xx.  Never
-retried: any other 4xx.  Providers translate their SDK's exceptions into a
-neutral `Failure` (`classify_sdk_error`), and `call_with_retries` turns the last
-one into an `AIError`.
+retried: any other 4xx, and a refused structured-output mode (``kind="mode"``).
+Providers translate their SDK's exceptions into a neutral `Failure`
+(`classify_sdk_error`), and `call_with_retries` turns the last one into an
+`AIError` whose message names the `CallSite` (operation and model).
+
+``Retry-After`` is honoured: a wait up to ``backoff_max_seconds`` is slept here;
+a longer one (or one that would pass the call's deadline) ends the call at once
+with `AIUnavailable.retry_after` set (capped), so the job runner reschedules the
+job instead of spinning.
 """
 
 from __future__ import annotations
@@ -20,13 +26,19 @@ from http import HTTPStatus
 from types import ModuleType
 from typing import Literal, TypeVar
 
-from orbit.ai.errors import AIAPIError, AIRequestRejected, AITimeout, AIUnavailable
+from orbit.ai.errors import (
+    AIAPIError,
+    AIModeRejected,
+    AIRequestRejected,
+    AITimeout,
+    AIUnavailable,
+)
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-FailureKind = Literal["timeout", "connection", "status", "api"]
+FailureKind = Literal["timeout", "connection", "status", "api", "mode"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +52,8 @@ class Failure:
 
     @property
     def retryable(self) -> bool:
+        if self.kind == "mode":
+            return False
         if self.kind != "status":
             return True
         code = self.status_code or 0
@@ -53,6 +67,9 @@ class Failure:
             return f"connection error: {self.message or 'could not reach the server'}"
         if self.kind == "api":
             return f"API error: {self.message or 'unknown error'}"
+        if self.kind == "mode":
+            status = _describe_status(self.status_code or 0, self.message)
+            return f"the server rejected the structured-output mode: {status}"
         return _describe_status(self.status_code or 0, self.message)
 
 
@@ -78,28 +95,53 @@ class RetryPolicy:
     backoff_max_seconds: float = 8.0
 
     def delay(self, retry_number: int, retry_after: float | None = None) -> float:
-        """Seconds to wait before retry ``retry_number`` (0-based), with 25 % jitter."""
+        """Seconds to wait before retry ``retry_number`` (0-based), with 25 % jitter.
+
+        A server's ``retry_after`` is taken as given; `call_with_retries` decides
+        whether it is short enough to wait out.
+        """
         if retry_after is not None and retry_after >= 0:
-            return min(retry_after, self.backoff_max_seconds)
+            return retry_after
         base = min(self.backoff_seconds * 2.0**retry_number, self.backoff_max_seconds)
         return base * random.uniform(0.75, 1.0)
 
 
-def to_error(
-    failure: Failure, *, provider: str, attempts: int, timeout_seconds: float
-) -> AIAPIError:
+@dataclass(frozen=True, slots=True)
+class CallSite:
+    """Who is calling what: named in every error message."""
+
+    provider: str
+    model: str
+    prompt_name: str | None = None
+    timeout_seconds: float = 60.0
+    retry_after_max_seconds: float = 120.0
+
+
+def to_error(failure: Failure, site: CallSite, attempts: int) -> AIAPIError:
     """Build the `AIError` reported to callers for the final ``failure``."""
-    detail = failure.describe(timeout_seconds)
+    detail = failure.describe(site.timeout_seconds)
     if attempts > 1:
         detail = f"{detail} (after {attempts} attempts)"
     error_type: type[AIAPIError]
     if failure.kind == "timeout":
         error_type = AITimeout
+    elif failure.kind == "mode":
+        error_type = AIModeRejected
     elif failure.retryable:
         error_type = AIUnavailable
     else:
         error_type = AIRequestRejected
-    return error_type(detail, provider=provider, attempts=attempts, status_code=failure.status_code)
+    error = error_type(
+        detail,
+        provider=site.provider,
+        attempts=attempts,
+        status_code=failure.status_code,
+        prompt_name=site.prompt_name,
+        model=site.model,
+    )
+    if isinstance(error, AIUnavailable) and failure.retry_after is not None:
+        error.retry_after = min(failure.retry_after, site.retry_after_max_seconds)
+    return error
 
 
 async def call_with_retries(
@@ -107,12 +149,14 @@ async def call_with_retries(
     *,
     classify: Classifier,
     policy: RetryPolicy,
-    provider: str,
-    timeout_seconds: float,
+    site: CallSite,
+    deadline: float | None = None,
 ) -> tuple[T, int]:
     """Run ``operation`` until it succeeds; return its result and the attempt count.
 
-    Exceptions that ``classify`` does not recognise propagate unchanged.
+    ``deadline`` (event-loop time) is when the whole call must be over: a wait
+    that would pass it ends the call with the last failure instead.  Exceptions
+    that ``classify`` does not recognise propagate unchanged.
     """
     attempt = 0
     while True:
@@ -123,20 +167,33 @@ async def call_with_retries(
             failure = classify(exc)
             if failure is None:
                 raise
-            if not failure.retryable or attempt > policy.max_retries:
-                raise to_error(
-                    failure, provider=provider, attempts=attempt, timeout_seconds=timeout_seconds
-                ) from exc
-            wait = policy.delay(attempt - 1, failure.retry_after)
+            wait = _wait_before_retry(failure, attempt, policy, deadline)
+            if wait is None:
+                raise to_error(failure, site, attempt) from exc
             log.info(
-                "%s call failed (%s); retry %d/%d in %.2fs",
-                provider,
-                failure.describe(timeout_seconds),
+                "%s call %s failed (%s); retry %d/%d in %.2fs",
+                site.provider,
+                site.prompt_name or "",
+                failure.describe(site.timeout_seconds),
                 attempt,
                 policy.max_retries,
                 wait,
             )
             await asyncio.sleep(wait)
+
+
+def _wait_before_retry(
+    failure: Failure, attempt: int, policy: RetryPolicy, deadline: float | None
+) -> float | None:
+    """Seconds to wait before the next attempt, or ``None`` to give up now."""
+    if not failure.retryable or attempt > policy.max_retries:
+        return None
+    if failure.retry_after is not None and failure.retry_after > policy.backoff_max_seconds:
+        return None  # too long to hold the call open: the caller reschedules the job
+    wait = policy.delay(attempt - 1, failure.retry_after)
+    if deadline is not None and asyncio.get_running_loop().time() + wait >= deadline:
+        return None
+    return wait
 
 
 def classify_sdk_error(exc: BaseException, sdk: ModuleType) -> Failure | None:
@@ -177,6 +234,8 @@ def api_message(body: object, fallback: str = "", limit: int = 300) -> str:
     if isinstance(body, Mapping):
         inner = body.get("error", body)
         message = inner.get("message") if isinstance(inner, Mapping) else inner
+        if message is None and "detail" in body:  # FastAPI servers: {"detail": ...}
+            message = str(body["detail"])
     text = message if isinstance(message, str) and message.strip() else fallback
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,9 +1,19 @@
-"""Structured (JSON) output: instruction, parsing, validation and one repair round.
+"""Structured (JSON) output: instruction, parsing, local repair and one repair round.
 
-`run_structured` appends the ``_structured`` instruction (with the schema's JSON
-Schema) to the prompt, parses the reply with pydantic, and on failure sends the
-conversation back once with the ``_repair`` message quoting the validation
-errors.  If the second reply fails too it raises `AIInvalidOutput`.
+`run_structured` appends the ``_structured`` instruction (the schema's shape) to
+the prompt and parses the reply.  Parsing is forgiving before it is strict:
+
+1. the JSON is found in the reply (bare, fenced, or the outermost ``{...}``) and
+   read leniently (raw control characters inside strings are accepted);
+2. near-JSON (a missing brace, a trailing comma, single quotes) is repaired
+   locally with ``json-repair``;
+3. strings longer than the schema allows are cut at a word boundary and lists
+   longer than allowed lose their tail (a small model's usual overrun; the
+   schemas' own validators do the same, this covers any other model).
+
+Only when that still does not validate is the conversation sent back once with
+the ``_repair`` message quoting the validation errors; if the second reply fails
+too, `AIInvalidOutput` is raised.
 """
 
 from __future__ import annotations
@@ -11,12 +21,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from orbit.ai.errors import AIInvalidOutput
+from orbit.ai.modes import describe_shape, wire_schema
 from orbit.ai.prompts import Message, render_text
+from orbit.ai.schemas import clip
 
 SchemaT = TypeVar("SchemaT", bound=BaseModel)
 
@@ -24,6 +36,12 @@ Sender = Callable[[tuple[Message, ...]], Awaitable[str]]
 """Sends messages to the model (with retries and recording) and returns its text."""
 
 _FENCE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.DOTALL)
+MAX_FIT_ROUNDS = 3
+
+
+def instruction_for(schema: type[BaseModel]) -> str:
+    """The ``_structured`` instruction describing ``schema``'s shape."""
+    return render_text("_structured", shape=describe_shape(wire_schema(schema)))
 
 
 async def run_structured(
@@ -31,11 +49,11 @@ async def run_structured(
     prompt_name: str,
     messages: tuple[Message, ...],
     schema: type[SchemaT],
+    *,
+    model: str | None = None,
 ) -> SchemaT:
     """Ask for JSON matching ``schema``; retry once with the validation error fed back."""
-    schema_text = json.dumps(schema.model_json_schema(), indent=2)
-    instruction = render_text("_structured", schema=schema_text)
-    first = with_instruction(messages, instruction)
+    first = with_instruction(messages, instruction_for(schema))
     raw = await send(first)
     try:
         return parse_output(raw, schema)
@@ -51,6 +69,7 @@ async def run_structured(
             schema_name=schema.__name__,
             errors=[first_error, str(exc)],
             raw_output=raw_retry,
+            model=model,
         ) from exc
 
 
@@ -82,19 +101,79 @@ def extract_json(text: str) -> str:
         candidates.append(stripped[start : end + 1])
     for candidate in candidates:
         try:
-            json.loads(candidate)
+            json.loads(candidate, strict=False)
         except ValueError:
             continue
         return candidate
     return stripped
 
 
+def load_json(text: str) -> Any:
+    """The JSON value in a reply, repaired locally when it is only near-JSON."""
+    candidate = extract_json(text)
+    try:
+        return json.loads(candidate, strict=False)
+    except ValueError:
+        pass
+    from json_repair import repair_json  # imported on demand: only near-JSON needs it
+
+    repaired = repair_json(candidate, return_objects=True, skip_json_loads=True)
+    if not isinstance(repaired, dict):
+        raise OutputError(f"(root): Invalid JSON, not an object: {_excerpt(text)}")
+    return repaired
+
+
 def parse_output(text: str, schema: type[SchemaT]) -> SchemaT:
     """Validate a model reply against ``schema``; raise `OutputError` listing the problems."""
+    value = load_json(text)
+    for _ in range(MAX_FIT_ROUNDS):
+        try:
+            return schema.model_validate(value)
+        except ValidationError as exc:
+            if not fit_to_bounds(value, exc):
+                raise OutputError(format_validation_error(exc)) from exc
     try:
-        return schema.model_validate_json(extract_json(text))
+        return schema.model_validate(value)
     except ValidationError as exc:
         raise OutputError(format_validation_error(exc)) from exc
+
+
+def fit_to_bounds(value: Any, exc: ValidationError) -> bool:
+    """Trim over-long strings and lists named by ``exc`` in place; true if any was trimmed."""
+    changed = False
+    for error in exc.errors(include_url=False):
+        if error["type"] not in ("string_too_long", "too_long"):
+            continue
+        limit = (error.get("ctx") or {}).get("max_length")
+        *path, last = error["loc"] or ("",)
+        parent = _walk(value, path)
+        if limit is None or parent is None:
+            continue
+        try:
+            item = parent[last]
+        except (KeyError, IndexError, TypeError):
+            continue
+        if isinstance(item, str):
+            parent[last] = clip(item, int(limit))
+            changed = True
+        elif isinstance(item, list):
+            del item[int(limit) :]
+            changed = True
+    return changed
+
+
+def _walk(value: Any, path: list[int | str]) -> Any:
+    for part in path:
+        try:
+            value = value[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return value
+
+
+def _excerpt(text: str, limit: int = 120) -> str:
+    flat = " ".join(text.split())
+    return repr(flat if len(flat) <= limit else flat[: limit - 3] + "...")
 
 
 def format_validation_error(exc: ValidationError) -> str:

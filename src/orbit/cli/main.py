@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from orbit.cli import db, demo, jobs, serve
+from orbit.cli import ai, db, demo, jobs, serve
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -26,6 +26,7 @@ def build_app() -> typer.Typer:
     app.command()(serve.worker)
     app.add_typer(db.build(), name="db")
     app.add_typer(jobs.build(), name="jobs")
+    app.add_typer(ai.build(), name="ai")
     app.command()(demo.demo)
     return app
 

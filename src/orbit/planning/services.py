@@ -25,15 +25,7 @@ log = logging.getLogger("orbit.planning")
 
 def ai_config(settings: Settings) -> AIConfig:
     """The AI layer's configuration from Orbit's settings."""
-    return AIConfig(
-        provider=settings.ai_provider,  # type: ignore[arg-type]  # validated by AIConfig
-        model=settings.ai_model,
-        base_url=settings.ai_base_url,
-        api_key=settings.ai_api_key.get_secret_value() if settings.ai_api_key else None,
-        timeout_seconds=settings.ai_timeout_seconds,
-        max_retries=settings.ai_max_retries,
-        offline_delay_ms=settings.offline_delay_ms,
-    )
+    return settings.ai_config()
 
 
 class PlanningServices:
