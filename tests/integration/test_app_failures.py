@@ -96,7 +96,8 @@ def test_a_rejected_request_fails_after_one_attempt(
     assert job["status"] == "failed" and job["attempts"] == 1, job
     assert job["error"].startswith("AI API call failed:")
     assert "invalid api key" in job["error"]
-    assert job["error"].endswith(f"({job['job_type']}, model {MODEL})")
+    assert job["error"].endswith(f"({job['job_type']})")
+    assert job["error"].count(MODEL) == 1, job["error"]  # the model, named once
     assert len(fake_llm.requests) == 1  # no second try: a bad key stays bad
 
 
@@ -109,7 +110,8 @@ def test_output_that_stays_invalid_fails_after_one_attempt(
     job = run(remote_client, path, body)
     assert job["status"] == "failed" and job["attempts"] == 1, job
     assert job["error"].startswith("AI returned invalid ")
-    assert job["error"].endswith(f"({job['job_type']}, model {MODEL})")
+    assert job["error"].endswith(f"({job['job_type']})")
+    assert job["error"].count(MODEL) == 1, job["error"]  # the model, named once
 
 
 def test_a_transient_failure_is_retried_and_then_succeeds(
@@ -144,3 +146,6 @@ def test_the_decision_per_kind_of_error() -> None:
         failed = decision(permanent, "backlog_generation", "m")
         assert isinstance(failed, Fail)
         assert failed.message == f"{permanent} (backlog_generation, model m)"
+    named = AIRequestRejected("HTTP 401: bad key", provider="openai", model="smollm2")
+    assert decision(named, "commit_generation", "smollm2").message == f"{named} (commit_generation)"
+    assert str(decision(named, "commit_generation", "smollm2").message).count("smollm2") == 1

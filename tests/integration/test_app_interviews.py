@@ -346,7 +346,8 @@ def test_a_rejected_ai_call_fails_the_job_without_retry(
     assert job["status"] == "failed" and job["attempts"] == 1
     assert job["error"].startswith("AI API call failed:")
     assert "prompt too long" in job["error"]
-    assert job["error"].endswith("(interview_message, model fake-model)")
+    assert job["error"].endswith("(interview_message)")
+    assert job["error"].count("fake-model") == 1, job["error"]
     assert len(read_interview(remote_client, interview["id"])["messages"]) == 1
 
     fake_llm.push(Reply.error(400, "prompt too long"))
@@ -401,3 +402,22 @@ def test_concurrent_appends_to_one_interview_take_turns(app_client: TestClient) 
     messages = app_client.get(f"/api/v1/interviews/{interview['id']}").json()["messages"]
     assert len(messages) == 9
     assert sorted(m["content"] for m in messages[1:]) == sorted(f"answer {n}" for n in range(8))
+
+
+def test_a_stream_without_usage_is_recorded_as_estimated_never_zero(
+    remote_client: TestClient, fake_llm: FakeLLMServer
+) -> None:
+    # The opening question streams without a usage chunk (as llama.cpp's server does).
+    fake_llm.push(Reply(chunks=["What are ", "you cooking?"], stream_usage=False))
+    started = begin_interview(remote_client)
+    job, _ = poll_job(remote_client, started["job_id"])
+    assert job["status"] == "completed", job
+    engine: sa.Engine = remote_client.app.state.planning.engine  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        [call] = conn.execute(
+            sa.select(
+                ai_calls.c.estimated, ai_calls.c.tokens_in, ai_calls.c.tokens_out, ai_calls.c.ok
+            ).where(ai_calls.c.job_id == uuid.UUID(job["id"]))
+        ).all()
+    assert call.ok and call.estimated
+    assert call.tokens_in > 0 and call.tokens_out > 0

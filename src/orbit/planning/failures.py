@@ -8,7 +8,8 @@ the AI's errors alike:
   request (401, 403, 400…: ``AIAPIError.retryable`` is False), output that stayed
   invalid after the provider's repair (``AIInvalidOutput``), a bad configuration or
   prompt. The message names what was wrong, the operation and the model, e.g.
-  ``AI returned invalid EpicDraft output … (backlog_generation, model qwen2.5)``;
+  ``AI returned invalid EpicDraft output … on qwen2.5 … (backlog_generation)`` (the model is
+  named once: by the AI layer's message, or else in the parentheses);
 * a transient one (timeouts, connection errors, 429, 5xx: ``retryable`` True) asks the
   worker to run the job again (``Retry``) after the server's ``Retry-After`` when it gave
   one, else after the job type's backoff; the job's ``max_attempts`` bounds it.
@@ -43,7 +44,9 @@ def retryable(exc: AIError) -> bool:
 
 def decision(exc: AIError, operation: str, model: str) -> Retry | Fail:
     """The engine signal for ``exc`` met while doing ``operation`` with ``model``."""
-    message = f"{exc} ({operation}, model {model})"
+    # The AI layer's own errors name the model they called (``exc.model``); say it once.
+    named = getattr(exc, "model", None)
+    message = f"{exc} ({operation})" if named else f"{exc} ({operation}, model {model})"
     if retryable(exc):
         # ``retry_after`` comes from the server's Retry-After (when it sent one).
         after = getattr(exc, "retry_after", None)

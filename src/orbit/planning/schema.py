@@ -173,4 +173,8 @@ ai_calls = sa.Table(
     sa.Column("error", sa.Text(), nullable=True),
     sa.Column("attempts", sa.Integer(), nullable=False, server_default="1"),
     sa.Column("created_at", UTCDateTime(), nullable=False),
+    # True when the server reported no usage and the counts are orbit.ai's estimate.
+    sa.Column("estimated", sa.Boolean(), nullable=False, server_default=sa.false()),
+    sa.Column("mode", sa.String(20), nullable=True),
+    sa.Column("finish_reason", sa.String(30), nullable=True),
 )

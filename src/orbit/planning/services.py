@@ -70,6 +70,9 @@ class PlanningServices:
                 "ok": call.ok,
                 "error": call.error,
                 "attempts": call.attempts,
+                "estimated": call.estimated,
+                "mode": call.mode,
+                "finish_reason": call.finish_reason,
                 "created_at": dt.datetime.now(dt.UTC),
             }
             try:
