@@ -6,6 +6,7 @@ Example:
     ... async def interview_message(ctx, interview_id: str, message: str) -> dict:
     ...     await ctx.progress(25, "Calling AI model...")
     ...     return {"success": True}
+    >>> interview_message.enqueue(client, interview_id="…", message="hi")  # type-checked
 """
 
 from __future__ import annotations
@@ -13,12 +14,15 @@ from __future__ import annotations
 import dataclasses
 import inspect
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from orbit.jobs.errors import UnknownJobType
 from orbit.jobs.retry import BackoffPolicy
+from orbit.jobs.worker.handle import JobHandle
 
 Handler = Callable[..., Any]
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -56,16 +60,16 @@ class JobRegistry:
         max_attempts: int = 3,
         timeout_seconds: float | None = None,
         backoff: BackoffPolicy | None = None,
-    ) -> Callable[[Handler], Handler]:
-        """Decorator that registers a handler under ``name``."""
+    ) -> Callable[[Callable[Concatenate[Any, P], R]], JobHandle[P, R]]:
+        """Decorator that registers a handler under ``name``; returns its typed handle."""
 
-        def decorate(handler: Handler) -> Handler:
+        def decorate(handler: Callable[Concatenate[Any, P], R]) -> JobHandle[P, R]:
             self.register(
                 JobDefinition(
                     name, handler, max_attempts, timeout_seconds, backoff or BackoffPolicy()
                 )
             )
-            return handler
+            return JobHandle(name, handler)
 
         return decorate
 
