@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from orbit.cli import db, demo, jobs, serve
+from orbit.cli import db, demo, jobs, serve, worker
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -23,7 +23,7 @@ def build_app() -> typer.Typer:
         context_settings={"help_option_names": ["-h", "--help"]},
     )
     app.command()(serve.serve)
-    app.command()(serve.worker)
+    app.command()(worker.worker)
     app.add_typer(db.build(), name="db")
     app.add_typer(jobs.build(), name="jobs")
     app.command()(demo.demo)
