@@ -2,8 +2,9 @@
 
 Nothing above the engine touches the store: every read, write and subscription goes
 through these verbs (``enqueue, get, find, list, count_by_status, events, cancel, retry,
-delete, prune``; ``subscribe, wait, wait_sync`` for live changes; ``read_log, project_snapshot`` for
-streams of many jobs). The rules applied on the way in live here, once:
+delete, cancel_pending, delete_pending, prune``; ``subscribe, wait, wait_sync`` for live
+changes; ``read_log, project_snapshot`` for streams of many jobs). The rules applied on
+the way in live here, once:
 
 * registry defaults: a job type's ``max_attempts`` and ``timeout_seconds`` unless the
   caller chose (its backoff is read from the registry when an attempt fails);
@@ -158,13 +159,23 @@ class JobClient:
         """Delete a finished job."""
         self.store.delete(job_id)
 
+    def cancel_pending(self, where: JobFilter | None = None) -> builtins.list[uuid.UUID]:
+        """Cancel every pending job ``where`` selects (all pending ones without a filter)."""
+        return self.store.cancel_pending(where or JobFilter())
+
+    def delete_pending(self, where: JobFilter | None = None) -> int:
+        """Delete every pending job ``where`` selects, never started and now forgotten."""
+        return self.store.delete_pending(where or JobFilter())
+
     def prune(
         self,
         older_than: dt.timedelta,
         statuses: Sequence[JobStatus] = tuple(TERMINAL),
         job_type: str | None = None,
     ) -> int:
-        """Delete finished jobs older than ``older_than``; returns how many."""
+        """Delete finished jobs older than ``older_than``; returns how many.
+
+        Raises ``ValueError`` for unfinished ``statuses`` (see ``cancel_pending``)."""
         return self.store.prune(older_than, statuses, job_type)
 
     # -- following ----------------------------------------------------------------------
