@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from orbit.cli import db, demo, jobs, serve, worker
+from orbit.cli import db, demo, jobs, serve, worker, workers
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -26,6 +26,7 @@ def build_app() -> typer.Typer:
     app.command()(worker.worker)
     app.add_typer(db.build(), name="db")
     app.add_typer(jobs.build(), name="jobs")
+    app.command()(workers.workers)
     app.command()(demo.demo)
     return app
 
