@@ -37,8 +37,9 @@ def test_enqueue_applies_the_registrys_defaults_and_checks_its_input(
     db_url: str, store: SQLStore
 ) -> None:
     args = ("jobs", "enqueue", "engine_echo", "--input", '{"text": "hi"}', "--priority", "4")
-    job = as_json(orbit(db_url, *args, "--app", APP, "--json"))
+    job = as_json(orbit(db_url, *args, "--app", APP, "--queue", "q1", "--json"))
     assert job["input_data"] == {"text": "hi"} and job["priority"] == 4  # type: ignore[index]
+    assert job["queue"] == "q1"  # type: ignore[index]
     assert job["max_attempts"] == 2, "the engine_echo registry's default"  # type: ignore[index]
     plain = orbit(db_url, "jobs", "enqueue", "interview_message", "--input", "{}")
     assert plain.exit_code == 0, plain.stderr

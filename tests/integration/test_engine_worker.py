@@ -57,7 +57,7 @@ def test_engine_only_worker_runs_its_registry_without_the_apps_tables(
     env = {**os.environ, "ORBIT_DATABASE_URL": empty_url, "ORBIT_LOG_LEVEL": "INFO"}
     with log.open("wb") as sink:
         proc = subprocess.Popen(
-            [str(ORBIT), "worker", "--app", APP],
+            [str(ORBIT), "worker", "--app", APP, "--queue", "default"],
             cwd=ROOT,
             env=env,
             stderr=sink,
@@ -68,8 +68,10 @@ def test_engine_only_worker_runs_its_registry_without_the_apps_tables(
         store = open_store(empty_url)
         try:
             client = JobClient(store)
+            elsewhere = client.enqueue("engine_echo", {"text": "no"}, queue="elsewhere")
             job = client.enqueue("engine_echo", {"text": "hi"})
             done = client.wait_sync(job.id, timeout=DEADLINE)
+            assert client.get(elsewhere.id).status is JobStatus.PENDING, "not its queue"
         finally:
             store.close()
         assert done.status is JobStatus.COMPLETED, log.read_text()

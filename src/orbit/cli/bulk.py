@@ -7,7 +7,7 @@ otherwise the Orbit application's own handlers.
 
 Example:
     $ orbit jobs cancel --status pending --job-type backlog_generation
-    $ orbit jobs enqueue hello --input '{"name": "Ada"}' --priority 5
+    $ orbit jobs enqueue hello --input '{"name": "Ada"}' --priority -5
     $ orbit jobs stats --json
 """
 
@@ -57,7 +57,8 @@ ProjectOption = Annotated[
 InputJson = Annotated[
     str, typer.Option("--input", help="The job's input: a JSON object.", show_default="{}")
 ]
-Priority = Annotated[int, typer.Option("--priority", help="Higher runs first.")]
+QueueOption = Annotated[str, typer.Option("--queue", help="The named queue to run it on.")]
+Priority = Annotated[int, typer.Option("--priority", help="Lower values run first.")]
 IdempotencyKey = Annotated[
     str | None,
     typer.Option("--idempotency-key", help="Enqueue once per key.", show_default=False),
@@ -107,6 +108,7 @@ def enqueue(
     job_type: Annotated[str, typer.Argument(help="The job type.", show_default=False)],
     input_json: InputJson = "{}",
     priority: Priority = 0,
+    queue: QueueOption = "default",
     project_id: ProjectOption = None,
     idempotency_key: IdempotencyKey = None,
     app: EngineApp = None,
@@ -126,6 +128,7 @@ def enqueue(
             job_type,
             input_data,
             priority=priority,
+            queue=queue,
             project_id=project_id,
             idempotency_key=idempotency_key,
         )

@@ -53,6 +53,15 @@ JobTypes = Annotated[
         show_default="every registered one",
     ),
 ]
+Queues = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--queue",
+        envvar="ORBIT_QUEUES",
+        help="Only claim from these named queues (repeatable)",
+        show_default="every queue",
+    ),
+]
 EngineApp = Annotated[
     str | None,
     typer.Option(
@@ -74,6 +83,7 @@ def worker(
     jobs_module: JobsModule = None,
     migrate_on_start: Migrate = None,
     app: EngineApp = None,
+    queues: Queues = None,
 ) -> None:
     """Run a worker: claim jobs and run their handlers until SIGTERM or SIGINT."""
     settings = build_settings(
@@ -87,30 +97,37 @@ def worker(
     )
     with engine_errors():
         if app is not None:
-            _engine_worker(settings, app, job_types)
+            _engine_worker(settings, app, job_types, queues)
             return
         open_checked_store(settings).close()  # a bad URL is a usage error, said early
         from orbit.runtime import Runtime
 
         runtime = Runtime(settings, extra=load_registry(settings))
-        config = _worker_config(settings, runtime.registry, job_types)
+        config = _worker_config(settings, runtime.registry, job_types, queues)
         asyncio.run(_run_worker(runtime, config))
 
 
-def _engine_worker(settings: CliSettings, app: str, job_types: list[str] | None) -> None:
+def _engine_worker(
+    settings: CliSettings, app: str, job_types: list[str] | None, queues: list[str] | None
+) -> None:
     if settings.jobs_module:
         raise ConfigurationError("--app runs one registry; --jobs-module adds to the Orbit app's")
     registry = import_registry(app)
-    config = _worker_config(settings, registry, job_types)
+    config = _worker_config(settings, registry, job_types, queues)
     store = open_checked_store(settings)
     log.info("engine-only worker for %s: %s", app, ", ".join(registry.names()) or "no job types")
     asyncio.run(_run_engine_worker(store, registry, config, settings.migrate_on_start))
 
 
 def _worker_config(
-    settings: CliSettings, registry: JobRegistry, job_types: list[str] | None
+    settings: CliSettings,
+    registry: JobRegistry,
+    job_types: list[str] | None,
+    queues: list[str] | None = None,
 ) -> WorkerConfig:
     config = settings.worker_config()
+    if queues:
+        config = dataclasses.replace(config, queues=tuple(queues))
     if job_types:
         unknown = sorted(set(job_types) - set(registry.names()))
         if unknown:

@@ -94,6 +94,7 @@ class SQLStore(BulkWrites, StoreReads):
             "attempts": 0,
             "max_attempts": spec.max_attempts or DEFAULT_MAX_ATTEMPTS,
             "priority": spec.priority,
+            "queue": spec.queue,
             "run_at": spec.run_at or now,
             "timeout_seconds": spec.timeout_seconds,
             "idempotency_key": spec.idempotency_key,
@@ -135,11 +136,13 @@ class SQLStore(BulkWrites, StoreReads):
         limit: int,
         lease_seconds: float,
         job_ids: Sequence[uuid.UUID] | None = None,
+        queues: Sequence[str] | None = None,
     ) -> builtins.list[Job]:
         """Atomically take up to ``limit`` runnable jobs under a fresh lease token.
 
         ``job_types`` restricts to the types this worker can run (``None``: any);
-        ``job_ids`` restricts to those jobs (a caller running one job by hand).
+        ``job_ids`` restricts to those jobs (a caller running one job by hand);
+        ``queues`` to the queues this worker serves (``None``: every queue).
         """
         if limit <= 0:
             return []
@@ -149,6 +152,8 @@ class SQLStore(BulkWrites, StoreReads):
             candidates = candidates.where(jobs.c.job_type.in_(list(job_types)))
         if job_ids is not None:
             candidates = candidates.where(jobs.c.id.in_(list(job_ids)))
+        if queues is not None:
+            candidates = candidates.where(jobs.c.queue.in_(list(queues)))
         candidates = (
             candidates.order_by(jobs.c.priority, jobs.c.run_at, jobs.c.id)
             .limit(limit)

@@ -54,6 +54,8 @@ class WorkerConfig:
     retention_seconds: float = 86_400.0
     shutdown_grace_seconds: float = 30.0
     job_types: tuple[str, ...] | None = None
+    queues: tuple[str, ...] | None = None
+    """The named queues this worker claims from (``None``: every queue)."""
 
 
 def default_worker_id() -> str:
@@ -170,6 +172,7 @@ class Worker:
                     self._job_types(),
                     free,
                     self.config.lease_seconds,
+                    queues=self.config.queues,
                 )
             except Exception:
                 log.warning("claim failed; retrying", exc_info=True)
