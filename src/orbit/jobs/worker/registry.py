@@ -17,8 +17,10 @@ from collections.abc import Callable, Iterator
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from orbit.jobs.errors import UnknownJobType
+from orbit.jobs.models import JSON
 from orbit.jobs.retry import BackoffPolicy
 from orbit.jobs.worker.handle import JobHandle
+from orbit.jobs.worker.periodic import Schedule
 
 Handler = Callable[..., Any]
 P = ParamSpec("P")
@@ -46,6 +48,7 @@ class JobRegistry:
 
     def __init__(self) -> None:
         self._definitions: dict[str, JobDefinition] = {}
+        self._schedules: dict[str, Schedule] = {}
 
     def register(self, definition: JobDefinition) -> None:
         """Add a job type; registering a name twice is a mistake and raises ``ValueError``."""
@@ -72,6 +75,26 @@ class JobRegistry:
             return JobHandle(name, handler)
 
         return decorate
+
+    def schedule(
+        self,
+        name: str,
+        cron: str,
+        job_type: str,
+        input_data: dict[str, JSON] | None = None,
+        *,
+        queue: str = "default",
+    ) -> Schedule:
+        """Enqueue ``job_type`` at every tick of ``cron`` (UTC), once per tick across workers."""
+        if name in self._schedules:
+            raise ValueError(f"schedule {name!r} is already registered")
+        self._schedules[name] = Schedule(name, cron, job_type, input_data or {}, queue)
+        return self._schedules[name]
+
+    @property
+    def schedules(self) -> list[Schedule]:
+        """Every periodic schedule, by name."""
+        return [self._schedules[n] for n in sorted(self._schedules)]
 
     def get(self, name: str) -> JobDefinition:
         """The definition of ``name``; raises ``UnknownJobType``."""
