@@ -20,9 +20,16 @@ from orbit.cli.common import (
 )
 from orbit.cli.render import dumps
 from orbit.jobs.store.migrate import Migrations
-from orbit.runtime import HISTORIES
 
 Revision = Annotated[str, typer.Argument(help="Target revision (e.g. head, base, -1, 0001).")]
+
+
+def _histories() -> tuple[Migrations, ...]:
+    # Imported when a db command runs: the app's history pulls in the whole application,
+    # which an engine-only ``orbit worker --app`` must not pay for.
+    from orbit.runtime import HISTORIES
+
+    return HISTORIES
 
 
 def build() -> typer.Typer:
@@ -53,7 +60,7 @@ def _history_name(history: Migrations) -> str:
 def upgrade(revision: Revision = "head", database_url: DatabaseUrl = None) -> None:
     """Bring every table of Orbit (engine, then app) up to REVISION (default: the newest)."""
     with _engine(database_url) as engine:
-        for history in HISTORIES:
+        for history in _histories():
             history.upgrade(engine, revision)
             say(f"{_history_name(history)}: at {history.current(engine) or 'no revision'}")
 
@@ -67,7 +74,7 @@ def downgrade(
     if not yes:
         typer.confirm(f"Downgrade Orbit's tables to {revision!r}? Data may be lost", abort=True)
     with _engine(database_url) as engine:
-        for history in reversed(HISTORIES):
+        for history in reversed(_histories()):
             history.downgrade(engine, revision)
             say(f"{_history_name(history)}: at {history.current(engine) or 'no revision'}")
 
@@ -76,7 +83,7 @@ def current(json_output: JsonOutput = False, database_url: DatabaseUrl = None) -
     """Print the revision of each migration history ('none' when never migrated)."""
     with _engine(database_url) as engine:
         state: dict[str, dict[str, Any]] = {
-            _history_name(h): {"current": h.current(engine), "head": h.head()} for h in HISTORIES
+            _history_name(h): {"current": h.current(engine), "head": h.head()} for h in _histories()
         }
     for entry in state.values():
         entry["at_head"] = entry["current"] == entry["head"]
@@ -91,8 +98,8 @@ def current(json_output: JsonOutput = False, database_url: DatabaseUrl = None) -
 def check(json_output: JsonOutput = False, database_url: DatabaseUrl = None) -> None:
     """Exit 1 and print the differences unless every table is at head and matches exactly."""
     with _engine(database_url) as engine:
-        behind = [h for h in HISTORIES if h.current(engine) != h.head()]
-        lines = [describe_diff(diff) for h in HISTORIES for diff in h.drift(engine)]
+        behind = [h for h in _histories() if h.current(engine) != h.head()]
+        lines = [describe_diff(diff) for h in _histories() for diff in h.drift(engine)]
     ok = not behind and not lines
     if json_output:
         document = {"ok": ok, "behind": [_history_name(h) for h in behind], "drift": lines}

@@ -1,4 +1,4 @@
-"""``orbit jobs``: list, show, watch, cancel, retry, delete and prune jobs.
+"""``orbit jobs``: list, show, watch, cancel, retry, delete, prune, enqueue and count jobs.
 
 These commands talk to the database directly through ``JobClient``; no server is needed.
 ``watch`` follows the job through the server's event stream (``--url``) when the server
@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 from rich.console import Group
 
+from orbit.cli import bulk
 from orbit.cli.common import (
     EXIT_FAILURE,
     EXIT_USAGE,
@@ -93,7 +94,7 @@ def build() -> typer.Typer:
     """The ``jobs`` command group."""
     app = typer.Typer(help="Inspect and steer jobs.", no_args_is_help=True)
     app.command("list")(list_jobs)
-    for command in (show, watch, cancel, retry, delete, prune):
+    for command in (show, watch, bulk.cancel, retry, delete, prune, bulk.enqueue, bulk.stats):
         app.command()(command)
     return app
 
@@ -177,21 +178,6 @@ def watch(
         raise typer.Exit(EXIT_FAILURE)
     say(f"job {job.id} completed{took}")
     typer.echo(dumps(job.result))
-
-
-def cancel(
-    job_id: JobId, json_output: JsonOutput = False, database_url: DatabaseUrl = None
-) -> None:
-    """Cancel a pending job, or ask a running one to stop."""
-    settings = build_settings(database_url=database_url)
-    with engine_errors(), opened_client(settings) as client:
-        job = client.cancel(job_id)
-    if job.status is JobStatus.CANCELLED:
-        say(f"job {job.id} cancelled")
-    else:
-        say(f"cancel requested for job {job.id}; its worker will stop it")
-    if json_output:
-        typer.echo(dumps(job_to_dict(job)))
 
 
 def retry(job_id: JobId, json_output: JsonOutput = False, database_url: DatabaseUrl = None) -> None:

@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from orbit.cli import ai, db, demo, jobs, serve
+from orbit.cli import ai, db, demo, jobs, serve, worker, workers
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -23,10 +23,11 @@ def build_app() -> typer.Typer:
         context_settings={"help_option_names": ["-h", "--help"]},
     )
     app.command()(serve.serve)
-    app.command()(serve.worker)
+    app.command()(worker.worker)
     app.add_typer(db.build(), name="db")
     app.add_typer(jobs.build(), name="jobs")
     app.add_typer(ai.build(), name="ai")
+    app.command()(workers.workers)
     app.command()(demo.demo)
     return app
 

@@ -1,15 +1,14 @@
-"""``orbit serve`` (the HTTP API, with an embedded worker by default) and ``orbit worker``.
+"""``orbit serve``: the HTTP API, with an embedded worker by default.
 
 API servers and workers scale apart: run ``orbit serve --no-worker`` behind a load
-balancer and as many ``orbit worker`` processes as the jobs need. Both stop gracefully
-on SIGTERM or SIGINT: no new claims, running jobs get the shutdown grace period.
+balancer and as many ``orbit worker`` processes (``worker.py``) as the jobs need. Both
+stop gracefully on SIGTERM or SIGINT: no new claims, running jobs get the shutdown grace
+period. The option types here are shared with ``orbit worker``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import dataclasses
 import logging
 import math
 import signal
@@ -19,16 +18,9 @@ from typing import Annotated
 
 import typer
 
-from orbit.cli.common import (
-    CliSettings,
-    DatabaseUrl,
-    build_settings,
-    engine_errors,
-    open_checked_store,
-)
+from orbit.cli.common import DatabaseUrl, build_settings, engine_errors
 from orbit.cli.registry import load_registry
-from orbit.jobs import ConfigurationError, JobRegistry, WorkerConfig, parse_url
-from orbit.runtime import Runtime
+from orbit.jobs import parse_url
 
 log = logging.getLogger("orbit.cli")
 
@@ -107,15 +99,6 @@ JobsModule = Annotated[
         help="Extra job handlers: an importable JobRegistry, package.module:name",
     ),
 ]
-JobTypes = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--job-type",
-        envvar="ORBIT_JOB_TYPES",
-        help="Only run these job types (repeatable)",
-        show_default="every registered one",
-    ),
-]
 
 
 def serve(
@@ -181,55 +164,3 @@ def _exit_cleanly_on_signals() -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-
-
-def worker(
-    concurrency: Concurrency = None,
-    job_types: JobTypes = None,
-    database_url: DatabaseUrl = None,
-    lease_seconds: LeaseSeconds = None,
-    heartbeat_seconds: HeartbeatSeconds = None,
-    shutdown_grace_seconds: GraceSeconds = None,
-    jobs_module: JobsModule = None,
-    migrate_on_start: Migrate = None,
-) -> None:
-    """Run a worker: claim jobs and run their handlers until SIGTERM or SIGINT."""
-    settings = build_settings(
-        database_url=database_url,
-        concurrency=concurrency,
-        lease_seconds=lease_seconds,
-        heartbeat_seconds=heartbeat_seconds,
-        shutdown_grace_seconds=shutdown_grace_seconds,
-        jobs_module=jobs_module,
-        migrate_on_start=migrate_on_start,
-    )
-    with engine_errors():
-        open_checked_store(settings).close()  # a bad URL is a usage error, said early
-        runtime = Runtime(settings, extra=load_registry(settings))
-        config = _worker_config(settings, runtime.registry, job_types)
-        asyncio.run(_run_worker(runtime, config))
-
-
-def _worker_config(
-    settings: CliSettings, registry: JobRegistry, job_types: list[str] | None
-) -> WorkerConfig:
-    config = settings.worker_config()
-    if job_types:
-        unknown = sorted(set(job_types) - set(registry.names()))
-        if unknown:
-            raise ConfigurationError(f"no handler registered for job type(s): {', '.join(unknown)}")
-        config = dataclasses.replace(config, job_types=tuple(job_types))
-    if not (config.job_types or registry.names()):
-        log.warning("no job handlers registered (see --jobs-module); this worker only reaps")
-    return config
-
-
-async def _run_worker(runtime: Runtime, config: WorkerConfig) -> None:
-    try:
-        if runtime.settings.migrate_on_start:
-            await asyncio.to_thread(runtime.migrate)
-        runner = runtime.worker(config)
-        runner.install_signal_handlers()
-        await runner.run()
-    finally:
-        await runtime.aclose()

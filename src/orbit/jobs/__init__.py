@@ -39,6 +39,7 @@ from orbit.jobs.store.feed import ChangeFeed, ChangeKind
 from orbit.jobs.worker import (
     JobContext,
     JobDefinition,
+    JobHandle,
     JobRegistry,
     SyncJobContext,
     Worker,
@@ -65,6 +66,7 @@ __all__ = [
     "JobDefinition",
     "JobEvent",
     "JobFilter",
+    "JobHandle",
     "JobManager",
     "JobNotFound",
     "JobPage",

@@ -2,8 +2,9 @@
 
 Nothing above the engine touches the store: every read, write and subscription goes
 through these verbs (``enqueue, get, find, list, count_by_status, events, cancel, retry,
-delete, prune``; ``subscribe, wait`` for live changes; ``read_log, project_snapshot`` for
-streams of many jobs). The rules applied on the way in live here, once:
+delete, cancel_pending, delete_pending, prune``; ``subscribe, wait, wait_sync`` for live
+changes; ``read_log, project_snapshot`` for streams of many jobs). The rules applied on
+the way in live here, once:
 
 * registry defaults: a job type's ``max_attempts`` and ``timeout_seconds`` unless the
   caller chose (its backoff is read from the registry when an attempt fails);
@@ -25,6 +26,7 @@ import asyncio
 import builtins
 import dataclasses
 import datetime as dt
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Sequence
@@ -36,6 +38,7 @@ from orbit.jobs.log_cursor import LogRead, ProjectSnapshot
 from orbit.jobs.models import JSON, Job, JobEvent, JobFilter, JobPage, JobSpec
 from orbit.jobs.states import TERMINAL, JobStatus
 from orbit.jobs.store import SQLStore
+from orbit.jobs.store.feed import Change, ChangeKind
 from orbit.jobs.store.rows import decode_cursor
 
 if TYPE_CHECKING:  # the registry imports the worker, which uses this client
@@ -156,13 +159,23 @@ class JobClient:
         """Delete a finished job."""
         self.store.delete(job_id)
 
+    def cancel_pending(self, where: JobFilter | None = None) -> builtins.list[uuid.UUID]:
+        """Cancel every pending job ``where`` selects (all pending ones without a filter)."""
+        return self.store.cancel_pending(where or JobFilter())
+
+    def delete_pending(self, where: JobFilter | None = None) -> int:
+        """Delete every pending job ``where`` selects, never started and now forgotten."""
+        return self.store.delete_pending(where or JobFilter())
+
     def prune(
         self,
         older_than: dt.timedelta,
         statuses: Sequence[JobStatus] = tuple(TERMINAL),
         job_type: str | None = None,
     ) -> int:
-        """Delete finished jobs older than ``older_than``; returns how many."""
+        """Delete finished jobs older than ``older_than``; returns how many.
+
+        Raises ``ValueError`` for unfinished ``statuses`` (see ``cancel_pending``)."""
         return self.store.prune(older_than, statuses, job_type)
 
     # -- following ----------------------------------------------------------------------
@@ -199,3 +212,49 @@ class JobClient:
                     return job
                 pause = WAIT_RECHECK_SECONDS if left is None else min(left, WAIT_RECHECK_SECONDS)
                 await subscription.wait(pause)
+
+    def wait_sync(self, job_id: uuid.UUID, timeout: float | None = None) -> Job:
+        """``wait`` for code without an event loop (scripts, sync handlers' threads).
+
+        When the feed already runs on some loop (an app or worker in this process), a
+        thread event follows it; otherwise a private loop runs the feed for the wait.
+        Raises ``RuntimeError`` on a thread that runs a loop (await ``wait`` there).
+        """
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            raise RuntimeError("wait_sync would block the running loop; await wait() instead")
+        if self.store.feed.running:
+            return self._wait_on_running_feed(job_id, timeout)
+        return asyncio.run(self._wait_with_own_feed(job_id, timeout))
+
+    async def _wait_with_own_feed(self, job_id: uuid.UUID, timeout: float | None) -> Job:
+        try:
+            return await self.wait(job_id, timeout)
+        finally:
+            await self.store.feed.close()  # its loop ends with this wait
+
+    def _wait_on_running_feed(self, job_id: uuid.UUID, timeout: float | None) -> Job:
+        woken = threading.Event()
+
+        def deliver(changes: Sequence[Change]) -> None:
+            if any(c.job_id in (None, job_id) for c in changes):
+                woken.set()
+
+        kinds = {ChangeKind.EVENT}
+        unsubscribe = self.store.feed.subscribe(kinds, deliver, threadsafe=True)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        try:
+            while True:
+                woken.clear()  # before the read: a change after it wakes the next wait
+                job = self.get(job_id)
+                left = None if deadline is None else deadline - time.monotonic()
+                if job.finished or (left is not None and left <= 0):
+                    return job
+                woken.wait(
+                    WAIT_RECHECK_SECONDS if left is None else min(left, WAIT_RECHECK_SECONDS)
+                )
+        finally:
+            unsubscribe()

@@ -28,6 +28,7 @@ class JobSpec:
     interview_id: uuid.UUID | None = None
     parent_id: uuid.UUID | None = None
     priority: int = 0
+    queue: str = "default"
     max_attempts: int | None = None  # None: the job type's default (or 3)
     timeout_seconds: float | None = None
     run_at: dt.datetime | None = None
@@ -64,6 +65,7 @@ class Job:
     idempotency_key: str | None
     version: int
     updated_at: dt.datetime
+    queue: str = "default"  # last: added with named queues, after every other field
 
     @property
     def finished(self) -> bool:

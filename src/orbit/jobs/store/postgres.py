@@ -169,16 +169,20 @@ SELECT count(pg_notify('{CHANNEL}', '{EVENT_TAG}  ' || p)) AS announced
 FROM unnest(CAST(:projects AS text[])) AS p
 """)
 
+# Named, in the table's declared order: a migrated table's physical column order differs
+# (columns added later come last), and ``.columns`` below maps the result by position.
+_RETURNED = ", ".join(c.name for c in jobs.c)
+
 # Enqueue in one autocommitted statement: the job, its first event and both NOTIFYs.
 INSERT_JOB = sa.text(f"""
 WITH j AS (
     INSERT INTO jobs (id, job_type, status, input_data, created_at, updated_at, project_id,
-        interview_id, parent_id, attempts, max_attempts, priority, run_at, timeout_seconds,
-        idempotency_key, version)
+        interview_id, parent_id, attempts, max_attempts, priority, queue, run_at,
+        timeout_seconds, idempotency_key, version)
     VALUES (:id, :job_type, :status, CAST(:input_data AS jsonb), :created_at, :updated_at,
-        :project_id, :interview_id, :parent_id, :attempts, :max_attempts, :priority, :run_at,
-        :timeout_seconds, :idempotency_key, :version)
-    RETURNING *
+        :project_id, :interview_id, :parent_id, :attempts, :max_attempts, :priority, :queue,
+        :run_at, :timeout_seconds, :idempotency_key, :version)
+    RETURNING {_RETURNED}
 ), e AS (
     INSERT INTO job_events (job_id, seq, kind, payload, created_at)
     SELECT id, 1, 'status', CAST(:payload AS jsonb), created_at FROM j

@@ -85,6 +85,7 @@ NEW_JOB_COLUMNS = (
     "attempts",
     "max_attempts",
     "priority",
+    "queue",
     "run_at",
     "timeout_seconds",
     "idempotency_key",

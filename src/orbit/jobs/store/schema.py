@@ -79,6 +79,8 @@ jobs = sa.Table(
     sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
     sa.Column("max_attempts", sa.Integer(), nullable=False, server_default="3"),
     sa.Column("priority", sa.Integer(), nullable=False, server_default="0"),
+    # Named queues: a worker serves some of them; priorities order jobs within each.
+    sa.Column("queue", sa.String(100), nullable=False, server_default="default"),
     sa.Column("run_at", UTCDateTime(), nullable=False),
     sa.Column("timeout_seconds", sa.Float(), nullable=True),
     sa.Column("worker_id", sa.String(200), nullable=True),
@@ -100,10 +102,11 @@ jobs = sa.Table(
     sa.Index("ix_jobs_parent_id", "parent_id"),
     sa.Index("ix_jobs_created_at_id", "created_at", "id"),
     sa.Index("uq_jobs_idempotency_key", "idempotency_key", unique=True),
-    # The claim query reads only pending rows in this order (lower priority value runs
-    # first, then the earliest run_at); keep that index small.
+    # The claim query reads only pending rows of its queues in this order (lower priority
+    # value runs first, then the earliest run_at); keep that index small.
     sa.Index(
         "ix_jobs_claim",
+        "queue",
         "priority",
         "run_at",
         "id",

@@ -31,6 +31,7 @@ from orbit.jobs.clock import Clock, SystemClock
 from orbit.jobs.errors import DuplicateIdempotencyKey, InvalidTransition, LeaseLost
 from orbit.jobs.models import JSON, Job, JobSpec, Lease, Outcome
 from orbit.jobs.states import RETRYABLE, TERMINAL, JobStatus
+from orbit.jobs.store.bulk import BulkWrites
 from orbit.jobs.store.dialect import Dialect, read_only
 from orbit.jobs.store.feed import ChangeFeed
 from orbit.jobs.store.guards import IS_PENDING, IS_RUNNING, held_any
@@ -51,7 +52,7 @@ _NEXT_VERSION = jobs.c.version + 1
 DEFAULT_MAX_ATTEMPTS = 3
 
 
-class SQLStore(StoreReads):
+class SQLStore(BulkWrites, StoreReads):
     """Jobs persisted in a SQL database; the one owner of every job transition."""
 
     def __init__(self, engine: Engine, dialect: Dialect, clock: Clock | None = None) -> None:
@@ -93,6 +94,7 @@ class SQLStore(StoreReads):
             "attempts": 0,
             "max_attempts": spec.max_attempts or DEFAULT_MAX_ATTEMPTS,
             "priority": spec.priority,
+            "queue": spec.queue,
             "run_at": spec.run_at or now,
             "timeout_seconds": spec.timeout_seconds,
             "idempotency_key": spec.idempotency_key,
@@ -134,11 +136,13 @@ class SQLStore(StoreReads):
         limit: int,
         lease_seconds: float,
         job_ids: Sequence[uuid.UUID] | None = None,
+        queues: Sequence[str] | None = None,
     ) -> builtins.list[Job]:
         """Atomically take up to ``limit`` runnable jobs under a fresh lease token.
 
         ``job_types`` restricts to the types this worker can run (``None``: any);
-        ``job_ids`` restricts to those jobs (a caller running one job by hand).
+        ``job_ids`` restricts to those jobs (a caller running one job by hand);
+        ``queues`` to the queues this worker serves (``None``: every queue).
         """
         if limit <= 0:
             return []
@@ -148,6 +152,8 @@ class SQLStore(StoreReads):
             candidates = candidates.where(jobs.c.job_type.in_(list(job_types)))
         if job_ids is not None:
             candidates = candidates.where(jobs.c.id.in_(list(job_ids)))
+        if queues is not None:
+            candidates = candidates.where(jobs.c.queue.in_(list(queues)))
         candidates = (
             candidates.order_by(jobs.c.priority, jobs.c.run_at, jobs.c.id)
             .limit(limit)
@@ -367,21 +373,6 @@ class SQLStore(StoreReads):
         if not deleted:
             job = self.get(job_id)
             raise InvalidTransition(job_id, job.status.value, "delete")
-
-    def prune(
-        self,
-        older_than: dt.timedelta,
-        statuses: Sequence[JobStatus] = tuple(TERMINAL),
-        job_type: str | None = None,
-    ) -> int:
-        """Delete finished jobs (of ``statuses``) that finished more than ``older_than`` ago."""
-        finished = [s.value for s in statuses if s in TERMINAL]
-        cutoff = self.clock.now() - older_than
-        stmt = sa.delete(jobs).where(jobs.c.status.in_(finished), jobs.c.completed_at <= cutoff)
-        if job_type:
-            stmt = stmt.where(jobs.c.job_type == job_type)
-        with self._write() as conn:
-            return int(conn.execute(stmt).rowcount)
 
     def reclaim_expired(self) -> ReclaimReport:
         """Recover jobs whose worker stopped heartbeating: requeue, fail or cancel them."""

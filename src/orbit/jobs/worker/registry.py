@@ -6,6 +6,7 @@ Example:
     ... async def interview_message(ctx, interview_id: str, message: str) -> dict:
     ...     await ctx.progress(25, "Calling AI model...")
     ...     return {"success": True}
+    >>> interview_message.enqueue(client, interview_id="…", message="hi")  # type-checked
 """
 
 from __future__ import annotations
@@ -13,12 +14,17 @@ from __future__ import annotations
 import dataclasses
 import inspect
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from orbit.jobs.errors import UnknownJobType
+from orbit.jobs.models import JSON
 from orbit.jobs.retry import BackoffPolicy
+from orbit.jobs.worker.handle import JobHandle
+from orbit.jobs.worker.periodic import Schedule
 
 Handler = Callable[..., Any]
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -42,6 +48,7 @@ class JobRegistry:
 
     def __init__(self) -> None:
         self._definitions: dict[str, JobDefinition] = {}
+        self._schedules: dict[str, Schedule] = {}
 
     def register(self, definition: JobDefinition) -> None:
         """Add a job type; registering a name twice is a mistake and raises ``ValueError``."""
@@ -56,18 +63,38 @@ class JobRegistry:
         max_attempts: int = 3,
         timeout_seconds: float | None = None,
         backoff: BackoffPolicy | None = None,
-    ) -> Callable[[Handler], Handler]:
-        """Decorator that registers a handler under ``name``."""
+    ) -> Callable[[Callable[Concatenate[Any, P], R]], JobHandle[P, R]]:
+        """Decorator that registers a handler under ``name``; returns its typed handle."""
 
-        def decorate(handler: Handler) -> Handler:
+        def decorate(handler: Callable[Concatenate[Any, P], R]) -> JobHandle[P, R]:
             self.register(
                 JobDefinition(
                     name, handler, max_attempts, timeout_seconds, backoff or BackoffPolicy()
                 )
             )
-            return handler
+            return JobHandle(name, handler)
 
         return decorate
+
+    def schedule(
+        self,
+        name: str,
+        cron: str,
+        job_type: str,
+        input_data: dict[str, JSON] | None = None,
+        *,
+        queue: str = "default",
+    ) -> Schedule:
+        """Enqueue ``job_type`` at every tick of ``cron`` (UTC), once per tick across workers."""
+        if name in self._schedules:
+            raise ValueError(f"schedule {name!r} is already registered")
+        self._schedules[name] = Schedule(name, cron, job_type, input_data or {}, queue)
+        return self._schedules[name]
+
+    @property
+    def schedules(self) -> list[Schedule]:
+        """Every periodic schedule, by name."""
+        return [self._schedules[n] for n in sorted(self._schedules)]
 
     def get(self, name: str) -> JobDefinition:
         """The definition of ``name``; raises ``UnknownJobType``."""

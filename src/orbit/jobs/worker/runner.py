@@ -33,6 +33,7 @@ from orbit.jobs.store.feed import ChangeKind, FeedSignal
 from orbit.jobs.worker import execution as ex
 from orbit.jobs.worker.context import JobContext, SyncJobContext
 from orbit.jobs.worker.keeper import LeaseKeeper
+from orbit.jobs.worker.periodic import Scheduler
 from orbit.jobs.worker.reaper import Reaper
 from orbit.jobs.worker.registry import JobRegistry
 
@@ -54,6 +55,8 @@ class WorkerConfig:
     retention_seconds: float = 86_400.0
     shutdown_grace_seconds: float = 30.0
     job_types: tuple[str, ...] | None = None
+    queues: tuple[str, ...] | None = None
+    """The named queues this worker claims from (``None``: every queue)."""
 
 
 def default_worker_id() -> str:
@@ -134,6 +137,7 @@ class Worker:
         flusher = asyncio.create_task(self._flush_forever(), name="orbit-flusher")
         reaping = asyncio.create_task(reaper.run(self._stopping), name="orbit-reaper")
         stop_waiter = asyncio.create_task(self._wake_on_stop(wakeup))
+        background = [flusher, reaping, stop_waiter, *self._start_scheduler()]
         log.info("worker %s started: concurrency=%d", self.worker_id, config.concurrency)
         self.started.set()
         try:
@@ -141,7 +145,7 @@ class Worker:
             await self._drain()
         finally:
             keeper.stop()
-            for task in (flusher, reaping, stop_waiter):
+            for task in background:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -150,6 +154,13 @@ class Worker:
                 await feed.close()
             self._threads.shutdown(wait=False, cancel_futures=True)
             log.info("worker %s stopped", self.worker_id)
+
+    def _start_scheduler(self) -> list[asyncio.Task[None]]:
+        schedules = self.registry.schedules
+        if not schedules:
+            return []
+        scheduler = Scheduler(self.client, schedules, self.store.clock)
+        return [asyncio.create_task(scheduler.run(self._stopping), name="orbit-scheduler")]
 
     # -- claiming ---------------------------------------------------------------------------
 
@@ -170,6 +181,7 @@ class Worker:
                     self._job_types(),
                     free,
                     self.config.lease_seconds,
+                    queues=self.config.queues,
                 )
             except Exception:
                 log.warning("claim failed; retrying", exc_info=True)

@@ -302,6 +302,8 @@ def register(registry: JobRegistry, services: PlanningServices) -> None:
     """Register the ``backlog_generation`` handler, bound to ``services``."""
 
     @registry.job(JOB_TYPE, max_attempts=3, timeout_seconds=TIMEOUT_SECONDS)
-    async def backlog_generation(ctx: JobContext, mode: str, **ids: str | None) -> dict[str, Any]:
+    async def backlog_generation(
+        ctx: JobContext, /, mode: str, **ids: str | None
+    ) -> dict[str, Any]:
         with ai_failures(JOB_TYPE, services):
             return await generate_backlog(ctx, services, mode, ids)

@@ -118,7 +118,7 @@ async def generate_commit(
 def register(registry: JobRegistry, services: PlanningServices) -> None:
     """Register the ``commit_generation`` handler."""
 
-    async def commit_generation(ctx: JobContext, **inputs: Any) -> Any:
+    async def commit_generation(ctx: JobContext, /, **inputs: Any) -> Any:
         with ai_failures("commit_generation", services):
             return await generate_commit(ctx, services, inputs)
 

@@ -1,0 +1,111 @@
+"""Bulk verbs of the store: cancel or delete the pending jobs a filter selects, prune old
+finished ones.
+
+Guarded like the single-job verbs: the status condition is part of each statement, so a
+job a worker claims meanwhile is left alone (it is no longer pending when the statement
+runs), and the ids returned are exactly the rows changed. A cancelled job gets its
+``status`` event in the same transaction, as ``cancel`` writes it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from orbit.jobs.clock import Clock
+from orbit.jobs.models import JobFilter
+from orbit.jobs.states import TERMINAL, JobStatus
+from orbit.jobs.store.dialect import Dialect
+from orbit.jobs.store.rows import event_row, status_payload
+from orbit.jobs.store.schema import jobs
+
+_PENDING = JobStatus.PENDING.value
+
+
+def pending_where(where: JobFilter) -> list[sa.ColumnElement[bool]]:
+    """The conditions selecting the pending jobs of ``where`` (its ``status`` must be
+    pending or unset: only pending jobs are touched in bulk)."""
+    if where.status not in (None, JobStatus.PENDING):
+        raise ValueError(f"bulk cancel and delete touch pending jobs only, not {where.status}")
+    conditions: list[sa.ColumnElement[bool]] = [jobs.c.status == _PENDING]
+    for column, value in (
+        (jobs.c.job_type, where.job_type),
+        (jobs.c.project_id, where.project_id),
+        (jobs.c.interview_id, where.interview_id),
+        (jobs.c.parent_id, where.parent_id),
+    ):
+        if value is not None:
+            conditions.append(column == value)
+    return conditions
+
+
+class BulkWrites:
+    """Cancel and delete pending jobs by filter, prune finished ones (mixed into ``SQLStore``)."""
+
+    dialect: Dialect
+    clock: Clock
+
+    def _write(self) -> contextlib.AbstractContextManager[Connection]:
+        raise NotImplementedError  # SQLStore's transaction
+
+    def _committed(self, *, runnable: bool = False) -> None:
+        raise NotImplementedError  # SQLStore's feed announcement
+
+    def cancel_pending(self, where: JobFilter) -> list[uuid.UUID]:
+        """Cancel every pending job ``where`` selects; returns their ids."""
+        now = self.clock.now()
+        stmt = (
+            sa.update(jobs)
+            .where(*pending_where(where))
+            .values(
+                status=JobStatus.CANCELLED.value,
+                completed_at=now,
+                cancel_requested_at=now,
+                updated_at=now,
+                version=jobs.c.version + 1,
+            )
+            .returning(jobs.c.id, jobs.c.version)
+        )
+        payload = status_payload(JobStatus.CANCELLED, reason="bulk cancel")
+        with self._write() as conn:
+            rows = list(conn.execute(stmt))
+            if rows:
+                events = [event_row(r.id, r.version, "status", payload, now) for r in rows]
+                self.dialect.insert_events(conn, events)
+        if rows:
+            self._committed()
+        return [r.id for r in rows]
+
+    def delete_pending(self, where: JobFilter) -> int:
+        """Delete every pending job ``where`` selects (with its events); returns how many."""
+        with self._write() as conn:
+            return int(conn.execute(sa.delete(jobs).where(*pending_where(where))).rowcount)
+
+    def prune(
+        self,
+        older_than: dt.timedelta,
+        statuses: Sequence[JobStatus] = tuple(TERMINAL),
+        job_type: str | None = None,
+    ) -> int:
+        """Delete finished jobs (of ``statuses``) that finished more than ``older_than`` ago.
+
+        Unfinished statuses are refused, not ignored: ``cancel_pending`` and
+        ``delete_pending`` are the verbs for pending jobs; running ones are cancelled."""
+        unfinished = sorted(s.value for s in statuses if s not in TERMINAL)
+        if unfinished:
+            raise ValueError(
+                f"prune deletes finished jobs only, not {', '.join(unfinished)} ones "
+                "(cancel_pending or delete_pending select pending jobs)"
+            )
+        finished = [s.value for s in statuses]
+        cutoff = self.clock.now() - older_than
+        stmt = sa.delete(jobs).where(jobs.c.status.in_(finished), jobs.c.completed_at <= cutoff)
+        if job_type:
+            stmt = stmt.where(jobs.c.job_type == job_type)
+        with self._write() as conn:
+            return int(conn.execute(stmt).rowcount)
