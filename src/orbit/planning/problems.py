@@ -17,9 +17,27 @@ from fastapi.routing import APIRoute
 
 from orbit.ai import AIError, AIUnavailable
 from orbit.jobs.http import Problem
+from orbit.jobs.http.problem_types import ProblemType
 from orbit.planning.errors import Conflict, DeadlineExceeded, NotFound, PlanningError
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+
+PLANNING_PROBLEMS: tuple[ProblemType, ...] = (
+    # ``<thing>-not-found`` (NotFound) is implied by the catalogue; these are the rest.
+    ProblemType("conflict", "Conflict", 409, "The request cannot be done in the current state."),
+    ProblemType("deadline-exceeded", "Deadline exceeded", 504, "The AI took too long to answer."),
+    ProblemType("ai-unavailable", "AI model unavailable", 503, "The AI provider is unreachable."),
+    ProblemType("ai-call-failed", "AI call failed", 502, "The AI gave no usable answer."),
+    ProblemType("interview-not-started", "Conflict", 409, "Wait for the first question."),
+    ProblemType("interview-not-answered", "Conflict", 409, "Answer the interview first."),
+    ProblemType("item-not-suggested", "Conflict", 409, "Only suggested items can be activated."),
+    ProblemType("item-not-executable", "Conflict", 409, "Only tasks and subtasks can run."),
+    ProblemType("task-not-active", "Conflict", 409, "Activate the task before running it."),
+    ProblemType("task-not-executed", "Conflict", 409, "Execute the task before committing."),
+    ProblemType("no-tasks-to-execute", "Conflict", 409, "The project has no active tasks."),
+    ProblemType("stack-conflict", "Conflict", 409, "The project has another stack already."),
+)
+"""The app's problem types, served at ``/problems/<slug>`` beside the engine's."""
 
 
 def problem_for(exc: PlanningError | AIError) -> Problem:

@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, StringConstraints
 
 from orbit.ai import InterviewReply
-from orbit.jobs.http import ClientDep, IdempotencyKeyDep, accepted
+from orbit.jobs.http import ClientDep, IdempotencyKeyDep, InputModel, accepted
 from orbit.planning.deps import ServicesDep
 from orbit.planning.errors import Conflict, DeadlineExceeded
 from orbit.planning.interviews.data import (
@@ -56,13 +56,13 @@ Content = Annotated[
 ]
 
 
-class InterviewIn(BaseModel):
+class InterviewIn(InputModel):
     """What a client sends to start an interview."""
 
     project_id: uuid.UUID
 
 
-class MessageIn(BaseModel):
+class MessageIn(InputModel):
     """A user's answer (1 to 20,000 characters, not blank)."""
 
     content: Content
