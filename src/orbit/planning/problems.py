@@ -24,7 +24,6 @@ Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
 PLANNING_PROBLEMS: tuple[ProblemType, ...] = (
     # ``<thing>-not-found`` (NotFound) is implied by the catalogue; these are the rest.
-    ProblemType("conflict", "Conflict", 409, "The request cannot be done in the current state."),
     ProblemType("deadline-exceeded", "Deadline exceeded", 504, "The AI took too long to answer."),
     ProblemType("ai-unavailable", "AI model unavailable", 503, "The AI provider is unreachable."),
     ProblemType("ai-call-failed", "AI call failed", 502, "The AI gave no usable answer."),
