@@ -164,9 +164,7 @@ def _cursor(created: str) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-@pytest.mark.parametrize(
-    "created", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"]
-)
+@pytest.mark.parametrize("created", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
 def test_forged_cursor_beyond_the_datetime_range_is_a_422(api: TestClient, created: str) -> None:
     body = assert_problem(api.get("/api/v1/jobs", params={"cursor": _cursor(created)}), 422)
     assert body["type"] == "/problems/invalid-cursor"

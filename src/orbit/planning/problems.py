@@ -55,8 +55,24 @@ def problem_for(exc: PlanningError | AIError) -> Problem:
     return Problem(500, None)  # a PlanningError nobody mapped: reveal nothing
 
 
+AI_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    502: {"description": "The AI gave no usable answer."},
+    503: {"description": "The AI provider (or the database) is unavailable for a moment."},
+    504: {"description": "The AI did not answer within the deadline."},
+}
+"""The extra answers of a route that waits on the AI (``responses=AI_PROBLEMS``)."""
+
+
 class PlanningRoute(APIRoute):
-    """A route whose domain and AI errors are answered as problems."""
+    """A route whose domain and AI errors are answered as problems (and documented)."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        # Every route loads what it names (NotFound: 404); a write can meet a Conflict (409).
+        responses = dict(kwargs.pop("responses", None) or {})
+        responses.setdefault(404, {"description": "No project, interview or item has that id."})
+        if set(kwargs.get("methods") or ()) - {"GET", "HEAD"}:
+            responses.setdefault(409, {"description": "Not possible in the current state."})
+        super().__init__(path, endpoint, responses=responses, **kwargs)
 
     def get_route_handler(self) -> Handler:
         handle = super().get_route_handler()

@@ -7,7 +7,9 @@ jobs API answers every error as ``application/problem+json`` (``problems.py``) a
 the generated document:
 
 * every 4xx/5xx response: ``application/problem+json`` with the ``Problem`` schema;
-* every protected operation: a 401 problem and the ``bearerAuth`` scheme (the event
+* the errors an operation's shape implies: 404 with path parameters, 422 with input,
+  413 with a body; on protected operations 401 and 503 (database unavailable);
+* every protected operation: the ``bearerAuth`` scheme (the event
   streams also accept ``streamToken``, the ``?access_token=`` of ``tokens.py``), so
   ``/docs`` can authorise; with ``token_required=False`` a request without one is allowed;
 * every 202 with an empty schema: the ``Accepted`` model.
@@ -70,6 +72,24 @@ def _rewrite_responses(
                 json_body["schema"] = accepted
 
 
+def _add_implied_errors(operation: dict[str, Any], protected: bool) -> None:
+    """The errors every operation of its shape can answer, whatever its route declares."""
+    responses = operation.setdefault("responses", {})
+    parameters = operation.get("parameters", [])
+    implied: dict[str, str] = {}
+    if any(p.get("in") == "path" for p in parameters):
+        implied["404"] = "Nothing has that id."
+    if parameters or "requestBody" in operation:
+        implied["422"] = "Invalid request (the problem's errors list what and where)."
+    if "requestBody" in operation:
+        implied["413"] = "Request body too large."
+    if protected:
+        implied["401"] = "Missing or invalid bearer token."
+        implied["503"] = "The database is unavailable for a moment (see Retry-After)."
+    for code, description in implied.items():
+        responses.setdefault(code, {"description": description})
+
+
 def _security(path: str, token_required: bool) -> list[dict[str, list[str]]]:
     schemes: list[dict[str, list[str]]] = [{"bearerAuth": []}]
     if path.endswith("/events"):
@@ -105,11 +125,11 @@ def describe_contract(
     components.setdefault("securitySchemes", {}).update(bearerAuth=BEARER, streamToken=STREAM_TOKEN)
     prefix, opened = protected_prefix.rstrip("/"), frozenset(open_paths)
     for path, operation in _operations(schema):
-        responses = operation.setdefault("responses", {})
-        if _protected(path, prefix, opened):
+        protected = _protected(path, prefix, opened)
+        if protected:
             operation["security"] = _security(path, token_required)
-            responses.setdefault("401", {"description": "Missing or invalid bearer token."})
-        _rewrite_responses(responses, problem, accepted)
+        _add_implied_errors(operation, protected)
+        _rewrite_responses(operation["responses"], problem, accepted)
     for name in _FASTAPI_ERRORS:
         models.pop(name, None)
     return schema

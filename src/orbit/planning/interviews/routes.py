@@ -41,7 +41,7 @@ from orbit.planning.interviews.handlers import (
     pending_turn_of,
     read_context,
 )
-from orbit.planning.problems import PlanningRoute
+from orbit.planning.problems import AI_PROBLEMS, PlanningRoute
 from orbit.planning.projects.data import load_project
 from orbit.planning.records import reading
 from orbit.planning.services import PlanningServices
@@ -176,7 +176,9 @@ def send_message_async(
     return accepted(job, ACCEPTED_MESSAGE.format(job_id=job.id))
 
 
-@router.post("/interviews/{interview_id}/send-message", response_model=MessageOut)
+@router.post(
+    "/interviews/{interview_id}/send-message", response_model=MessageOut, responses=AI_PROBLEMS
+)
 async def send_message(
     interview_id: uuid.UUID, body: MessageIn, services: ServicesDep
 ) -> dict[str, Any]:
