@@ -113,7 +113,7 @@ def assert_problem(response: Any, status: int, slug: str | None = None) -> dict[
     assert body["title"]
     assert body["instance"] == response.request.url.path
     if slug is not None:
-        assert body["type"] == f"https://orbit.dev/problems/{slug}"
+        assert body["type"] == f"/problems/{slug}"
     return body
 
 

@@ -51,7 +51,7 @@ def assert_problem(response: Any, status: int, slug: str) -> dict[str, Any]:
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith(PROBLEM)
     body: dict[str, Any] = response.json()
-    assert body["type"] == f"https://orbit.dev/problems/{slug}"
+    assert body["type"] == f"/problems/{slug}"
     assert body["status"] == status
     assert body["title"] and body["detail"]
     return body

@@ -377,7 +377,7 @@ def test_unknown_jobs_are_404_problems(http: httpx.Client) -> None:
     response = http.get(events_url(uuid.uuid4()))
     assert response.status_code == 404
     assert response.headers["content-type"].startswith(PROBLEM)
-    assert response.json()["type"] == "https://orbit.dev/problems/job-not-found"
+    assert response.json()["type"] == "/problems/job-not-found"
     assert http.get("/api/v1/jobs/not-a-uuid/events").status_code == 422
 
 

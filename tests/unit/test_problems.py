@@ -19,7 +19,7 @@ def test_problem_body_defaults_from_the_status() -> None:
     body = problem_body(404, "No job with id 1.", instance="/api/v1/jobs/1")
 
     assert body == {
-        "type": "https://orbit.dev/problems/not-found",
+        "type": "/problems/not-found",
         "title": "Not found",
         "status": 404,
         "detail": "No job with id 1.",
@@ -39,7 +39,7 @@ def test_extensions_cannot_override_the_standard_members() -> None:
     )
 
     assert body["status"] == 409
-    assert body["type"] == "https://orbit.dev/problems/invalid-transition"
+    assert body["type"] == "/problems/invalid-transition"
     assert body["job_id"] == "1"
 
 
@@ -49,7 +49,7 @@ def test_problem_response_uses_the_problem_media_type() -> None:
     assert response.status_code == 401
     assert response.headers["content-type"] == PROBLEM_MEDIA_TYPE
     assert response.headers["X-A"] == "b"
-    assert json.loads(bytes(response.body))["type"] == "https://orbit.dev/problems/unauthorized"
+    assert json.loads(bytes(response.body))["type"] == "/problems/unauthorized"
 
 
 def test_problem_exception_carries_its_type() -> None:

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import os
 from collections.abc import AsyncIterator
+from typing import Any
 
 import anyio
 from fastapi import FastAPI
@@ -31,11 +32,15 @@ from orbit.jobs.http import (
     install_problem_handlers,
     jobs_router,
 )
+from orbit.jobs.http.openapi import describe_contract
+from orbit.jobs.http.problem_types import ENGINE_PROBLEMS, ProblemCatalogue, problem_pages_router
 from orbit.planning import planning_router
+from orbit.planning.problems import PLANNING_PROBLEMS
 from orbit.runtime import Runtime
 from orbit.settings import Settings
 
 API_PREFIX = "/api/v1"
+OPEN_PATHS = frozenset({"/health", f"{API_PREFIX}/health"})
 THREADS = int(os.environ.get("ORBIT_HTTP_THREADS", "8"))
 
 
@@ -91,6 +96,8 @@ def create_app(settings: Settings, registry: JobRegistry | None = None) -> FastA
 
     app.include_router(jobs_router(), prefix=API_PREFIX)
     app.include_router(planning_router(), prefix=API_PREFIX)
+    app.include_router(problem_pages_router(ProblemCatalogue(ENGINE_PROBLEMS + PLANNING_PROBLEMS)))
+    _document_contract(app, token_required=bool(settings.api_token))
 
     # The last middleware added runs first: authenticate, then limit the body.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
@@ -100,7 +107,24 @@ def create_app(settings: Settings, registry: JobRegistry | None = None) -> FastA
             BearerTokenMiddleware,
             token=token,
             protected_prefix=API_PREFIX,
-            open_paths={"/health", f"{API_PREFIX}/health"},
+            open_paths=OPEN_PATHS,
         )
     mount_web(app, settings)
     return app
+
+
+def _document_contract(app: FastAPI, *, token_required: bool) -> None:
+    """Serve an OpenAPI document that shows problem+json errors, the bearer scheme and 202s."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = describe_contract(
+                generate(),
+                protected_prefix=API_PREFIX,
+                open_paths=OPEN_PATHS,
+                token_required=token_required,
+            )
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

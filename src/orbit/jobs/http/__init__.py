@@ -34,6 +34,13 @@ from orbit.jobs.http.dependencies import (
     load_job,
     parse_duration,
 )
+from orbit.jobs.http.inputs import (
+    INT64_MAX,
+    InputModel,
+    NulFreeText,
+    StorableDatetime,
+    check_json_value,
+)
 from orbit.jobs.http.problems import (
     PROBLEM_MEDIA_TYPE,
     Problem,
@@ -53,6 +60,7 @@ from orbit.jobs.http.streams import StreamOptions
 from orbit.jobs.http.tokens import StreamTokens
 
 __all__ = [
+    "INT64_MAX",
     "PROBLEM_MEDIA_TYPE",
     "TOKEN_COOKIE",
     "Accepted",
@@ -62,16 +70,20 @@ __all__ = [
     "EnqueueRequest",
     "IdempotencyHeaderDep",
     "IdempotencyKeyDep",
+    "InputModel",
     "JobDep",
     "JobList",
     "JobOut",
     "JobStats",
+    "NulFreeText",
     "PayloadTooLarge",
     "Problem",
     "RegistryDep",
+    "StorableDatetime",
     "StreamOptions",
     "StreamTokens",
     "accepted",
+    "check_json_value",
     "etag_for",
     "get_client",
     "get_registry",

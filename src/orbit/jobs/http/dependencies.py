@@ -23,6 +23,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Path, Query, Request
 
 from orbit.jobs.client import JobClient
+from orbit.jobs.http.inputs import NulFreeText
 from orbit.jobs.http.problems import Problem
 from orbit.jobs.http.responses import IdempotentReplay
 from orbit.jobs.models import Job
@@ -63,6 +64,8 @@ async def get_registry(request: Request) -> JobRegistry:
 ClientDep = Annotated[JobClient, Depends(get_client)]
 RegistryDep = Annotated[JobRegistry, Depends(get_registry)]
 JobIdPath = Annotated[uuid.UUID, Path(description="The job's id (a UUID).")]
+JobTypeQuery = Annotated[NulFreeText | None, Query(min_length=1, max_length=100)]
+"""The ``job_type`` filter of the list, stats, delete and project-stream routes."""
 
 
 def load_job(job_id: JobIdPath, client: ClientDep) -> Job:
@@ -110,7 +113,7 @@ IdempotencyKeyDep = Annotated[str | None, Depends(idempotency_key)]
 
 async def page_cursor(
     cursor: Annotated[
-        str | None,
+        NulFreeText | None,
         Query(max_length=512, description="The previous page's next_cursor."),
     ] = None,
 ) -> str | None:
@@ -156,7 +159,7 @@ def parse_duration(text: str) -> dt.timedelta:
 
 async def older_than(
     value: Annotated[
-        str,
+        NulFreeText,
         Query(
             alias="older_than",
             max_length=64,

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from orbit.jobs.http.dependencies import ClientDep, JobIdPath
+from orbit.jobs.http.inputs import INT64_MAX
 from orbit.jobs.http.responses import etag_for, etag_matches
 from orbit.jobs.http.schemas import JobOut
 from orbit.jobs.models import Job
@@ -41,7 +42,11 @@ async def get_job(
     ] = 0,
     version: Annotated[
         int | None,
-        Query(ge=0, description="The version the client holds (instead of If-None-Match)."),
+        Query(
+            ge=0,
+            le=INT64_MAX,
+            description="The version the client holds (instead of If-None-Match).",
+        ),
     ] = None,
 ) -> Response:
     """One job; 304 while it still matches the client's ``If-None-Match`` or ``?version``.

@@ -1,6 +1,7 @@
 """RFC 9457 problem details: every error of the HTTP API as ``application/problem+json``.
 
-A problem body carries ``type`` (a URI naming the kind of error), ``title`` (short, the
+A problem body carries ``type`` (``/problems/<slug>``, a page this server serves that
+describes the kind of error: ``problem_types.py``), ``title`` (short, the
 same for every occurrence of that type), ``status``, ``detail`` (this occurrence) and
 ``instance`` (the request path), plus extension members when useful (``errors`` for
 validation failures, ``job_id`` and ``job_status`` for conflicts).
@@ -30,10 +31,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from orbit.jobs.errors import InvalidTransition, JobNotFound, LeaseLost, UnknownJobType
+from orbit.jobs.http.problem_types import PROBLEM_BASE
 from orbit.jobs.http.responses import IdempotentReplay, accepted
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
-PROBLEM_BASE = "https://orbit.dev/problems/"
 MAX_REPORTED_ERRORS = 20
 
 logger = logging.getLogger("orbit.jobs.http")

@@ -38,6 +38,7 @@ from orbit.jobs.http.dependencies import (
     CursorDep,
     IdempotencyHeaderDep,
     JobIdPath,
+    JobTypeQuery,
     OlderThanDep,
     RegistryDep,
 )
@@ -77,7 +78,7 @@ def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {s: {"description": described[s], **_PROBLEM} for s in statuses}
 
 
-TypeFilter = Annotated[str | None, Query(min_length=1, max_length=100)]
+TypeFilter = JobTypeQuery
 IdFilter = Annotated[uuid.UUID | None, Query()]
 
 

@@ -8,17 +8,16 @@ Timestamps are ISO-8601 in UTC.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import uuid
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
+from orbit.jobs.http.inputs import InputModel, NulFreeText, StorableDatetime
 from orbit.jobs.models import Job
 from orbit.jobs.states import JobStatus
 
 INT32_MAX = 2**31 - 1
-MAX_JSON_DEPTH = 64
 
 
 class JobOut(BaseModel):
@@ -84,29 +83,12 @@ class Accepted(BaseModel):
     message: str
 
 
-def check_json_value(value: Any, depth: int = 0) -> None:
-    """Reject what the databases cannot store as JSON: NaN/Infinity, NUL characters, deep nests."""
-    if depth > MAX_JSON_DEPTH:
-        raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError("NaN and Infinity are not valid JSON numbers")
-    if isinstance(value, str) and "\x00" in value:
-        raise ValueError("strings must not contain NUL characters")
-    if isinstance(value, dict):
-        for key, item in value.items():
-            check_json_value(key, depth + 1)
-            check_json_value(item, depth + 1)
-    elif isinstance(value, list):
-        for item in value:
-            check_json_value(item, depth + 1)
-
-
-class EnqueueRequest(BaseModel):
+class EnqueueRequest(InputModel):
     """Enqueue a job of a registered type (``POST /jobs``)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    job_type: str = Field(min_length=1, max_length=100)
+    job_type: NulFreeText = Field(min_length=1, max_length=100)
     input_data: dict[str, Any] = Field(default_factory=dict)
     project_id: uuid.UUID | None = None
     interview_id: uuid.UUID | None = None
@@ -118,10 +100,4 @@ class EnqueueRequest(BaseModel):
     timeout_seconds: float | None = Field(
         None, gt=0, le=7 * 86_400, description="Defaults to the job type's registered value."
     )
-    run_at: AwareDatetime | None = Field(None, description="Not before this time (with offset).")
-
-    @field_validator("input_data")
-    @classmethod
-    def _storable(cls, value: dict[str, Any]) -> dict[str, Any]:
-        check_json_value(value)
-        return value
+    run_at: StorableDatetime | None = Field(None, description="Not before this time (with offset).")

@@ -46,7 +46,8 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
 from orbit.jobs.client import JobClient
-from orbit.jobs.http.dependencies import ClientDep, JobIdPath
+from orbit.jobs.http.dependencies import ClientDep, JobIdPath, JobTypeQuery
+from orbit.jobs.http.inputs import INT64_MAX
 from orbit.jobs.http.problems import Problem
 from orbit.jobs.http.schemas import JobOut
 from orbit.jobs.log_cursor import LogCursor, LogEntry, ProjectSnapshot
@@ -85,13 +86,17 @@ def stream_options(request: Request) -> StreamOptions:
 OptionsDep = Annotated[StreamOptions, Depends(stream_options)]
 AfterQuery = Annotated[
     int | None,
-    Query(ge=0, description="Resume after this event id (the Last-Event-ID header wins)."),
+    Query(
+        ge=0,
+        le=INT64_MAX,
+        description="Resume after this event id (the Last-Event-ID header wins).",
+    ),
 ]
 LastEventIdHeader = Annotated[
     str | None,
     Header(
         alias="Last-Event-ID",
-        max_length=32,
+        max_length=20,
         description="Sent by EventSource when it reconnects: resume after this id.",
     ),
 ]
@@ -101,17 +106,20 @@ def resume_cursor(after: int | None, last_event_id: str | None) -> int | None:
     """The client's cursor: ``Last-Event-ID`` (newer, sent on reconnects) or ``?after``."""
     if last_event_id is not None and last_event_id.strip():
         text = last_event_id.strip()
-        if not text.isdigit():
+        # isascii: str.isdigit() also accepts digits such as "²" that int() refuses;
+        # the bound: ids are int64 in the database, a larger one would kill the stream.
+        if not (text.isascii() and text.isdigit() and int(text) <= INT64_MAX):
             raise Problem(
                 422,
-                "Last-Event-ID must be an event id sent by this stream (a whole number).",
+                "Last-Event-ID must be an event id sent by this stream "
+                f"(a whole number up to {INT64_MAX}).",
                 slug="invalid-last-event-id",
                 title="Invalid Last-Event-ID",
                 extensions={
                     "errors": [
                         {
                             "loc": ["header", "Last-Event-ID"],
-                            "msg": "not a whole number",
+                            "msg": "not an event id",
                             "type": "value_error",
                         }
                     ]
@@ -279,7 +287,7 @@ async def project_events(
     client: ClientDep,
     options: OptionsDep,
     project_id: Annotated[uuid.UUID, Query(description="The project whose jobs to follow.")],
-    job_type: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+    job_type: JobTypeQuery = None,
     after: AfterQuery = None,
     last_event_id: LastEventIdHeader = None,
 ) -> Response:

@@ -62,7 +62,9 @@ class StreamTokens:
 
     def verify(self, token: str) -> bool:
         """Whether ``token`` was issued with this secret and has not expired."""
-        if len(token) > TOKEN_MAX_LENGTH:
+        if len(token) > TOKEN_MAX_LENGTH or not token.isascii():
+            # Only ASCII can be a token we issued, and hmac.compare_digest refuses to
+            # compare non-ASCII str at all (TypeError): reject before comparing.
             return False
         message, _, signature = token.rpartition(".")
         expires, _, nonce = message.partition(".")

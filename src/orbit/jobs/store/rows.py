@@ -65,8 +65,9 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
         when = dt.datetime.fromisoformat(created)
         if when.tzinfo is None:
             raise ValueError("cursor timestamp has no timezone")
-        return when, uuid.UUID(job_id)
-    except (ValueError, TypeError, AttributeError) as exc:
+        # In UTC now, so a forged offset near year 1 or 9999 fails here, not in the query.
+        return when.astimezone(dt.UTC), uuid.UUID(job_id)
+    except (ValueError, TypeError, AttributeError, OverflowError) as exc:
         raise ValueError(f"malformed cursor {cursor!r}") from exc
 
 

@@ -11,9 +11,9 @@ from typing import Annotated, Any
 import sqlalchemy as sa
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
-from orbit.jobs.http import ClientDep, IdempotencyKeyDep, accepted
+from orbit.jobs.http import ClientDep, IdempotencyKeyDep, InputModel, accepted
 from orbit.planning.deps import ServicesDep
 from orbit.planning.errors import Conflict
 from orbit.planning.problems import PlanningRoute
@@ -29,7 +29,7 @@ DIFF_MAX = 200_000
 COMMIT_FIELDS = ("id", "project_id", "item_id", "message", "body", "created_at", "job_id")
 
 
-class ManualCommit(BaseModel):
+class ManualCommit(InputModel):
     """A change described by hand, optionally with its diff."""
 
     description: Annotated[

@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, StringConstraints
 
 from orbit.ai import InterviewReply
-from orbit.jobs.http import ClientDep, IdempotencyKeyDep, accepted
+from orbit.jobs.http import ClientDep, IdempotencyKeyDep, InputModel, accepted
 from orbit.planning.deps import ServicesDep
 from orbit.planning.errors import Conflict, DeadlineExceeded
 from orbit.planning.interviews.data import (
@@ -41,7 +41,7 @@ from orbit.planning.interviews.handlers import (
     pending_turn_of,
     read_context,
 )
-from orbit.planning.problems import PlanningRoute
+from orbit.planning.problems import AI_PROBLEMS, PlanningRoute
 from orbit.planning.projects.data import load_project
 from orbit.planning.records import reading
 from orbit.planning.services import PlanningServices
@@ -56,13 +56,13 @@ Content = Annotated[
 ]
 
 
-class InterviewIn(BaseModel):
+class InterviewIn(InputModel):
     """What a client sends to start an interview."""
 
     project_id: uuid.UUID
 
 
-class MessageIn(BaseModel):
+class MessageIn(InputModel):
     """A user's answer (1 to 20,000 characters, not blank)."""
 
     content: Content
@@ -176,7 +176,9 @@ def send_message_async(
     return accepted(job, ACCEPTED_MESSAGE.format(job_id=job.id))
 
 
-@router.post("/interviews/{interview_id}/send-message", response_model=MessageOut)
+@router.post(
+    "/interviews/{interview_id}/send-message", response_model=MessageOut, responses=AI_PROBLEMS
+)
 async def send_message(
     interview_id: uuid.UUID, body: MessageIn, services: ServicesDep
 ) -> dict[str, Any]:

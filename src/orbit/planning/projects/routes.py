@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from orbit.jobs.http import InputModel
 from orbit.planning.deps import ServicesDep
 from orbit.planning.problems import PlanningRoute
 from orbit.planning.projects.data import backlog_tree, load_project
@@ -21,7 +22,7 @@ router = APIRouter(tags=["projects"], route_class=PlanningRoute)
 ProjectName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
-class ProjectIn(BaseModel):
+class ProjectIn(InputModel):
     """What a client sends to create a project."""
 
     name: ProjectName

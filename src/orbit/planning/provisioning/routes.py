@@ -10,10 +10,10 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, field_validator
+from pydantic import field_validator
 
 from orbit.jobs import JobClient, JobFilter
-from orbit.jobs.http import ClientDep, IdempotencyKeyDep, accepted
+from orbit.jobs.http import ClientDep, IdempotencyKeyDep, InputModel, accepted
 from orbit.planning.deps import ServicesDep
 from orbit.planning.errors import Conflict
 from orbit.planning.problems import PlanningRoute
@@ -26,7 +26,7 @@ from orbit.planning.records import reading
 router = APIRouter(tags=["provisioning"], route_class=PlanningRoute)
 
 
-class ProvisionRequest(BaseModel):
+class ProvisionRequest(InputModel):
     """Which stack to provision the project with."""
 
     stack: str
