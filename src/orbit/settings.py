@@ -6,13 +6,15 @@ the environment at import time.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from orbit.ai import AIConfig
 from orbit.jobs import WorkerConfig
+
+if TYPE_CHECKING:  # an engine-only worker reads these settings without importing orbit.ai
+    from orbit.ai import AIConfig
 
 
 class Settings(BaseSettings):
@@ -59,6 +61,8 @@ class Settings(BaseSettings):
 
     def ai_config(self) -> AIConfig:
         """The AI layer's share of these settings."""
+        from orbit.ai import AIConfig
+
         return AIConfig(
             provider=self.ai_provider,
             model=self.ai_model,

@@ -71,7 +71,8 @@ def test_docs_and_health_still_answer(client: TestClient) -> None:
     assert "swagger" in client.get("/docs").text.lower()
     schema = client.get("/openapi.json").json()
     assert "/" not in schema["paths"]
-    assert all(path.startswith("/api/") for path in schema["paths"])
+    # The API, and the problem-type pages its errors link to (``type: /problems/<slug>``).
+    assert all(path.startswith(("/api/", "/problems")) for path in schema["paths"])
     assert client.get("/docs/nothing").status_code == 404
 
 

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from orbit.ai import AIConfigError, Provider, create_provider
-from orbit.ai.probe import OPERATIONS, Kind, ProbeResult, probe
 from orbit.cli.common import EXIT_FAILURE, EXIT_USAGE, JsonOutput, build_settings, fail, say, stdout
 from orbit.cli.render import dumps
+
+if TYPE_CHECKING:  # orbit.ai is imported when `orbit ai` runs, not by every CLI command
+    from orbit.ai import Provider
+    from orbit.ai.probe import Kind, ProbeResult
 
 Operation = Annotated[
     list[str] | None,
@@ -38,6 +40,9 @@ def check(operation: Operation = None, json_output: JsonOutput = False) -> None:
     The provider comes from the ORBIT_AI_* settings (provider, model, base URL,
     key, ORBIT_AI_STRUCTURED, timeout).
     """
+    from orbit.ai import AIConfigError, create_provider
+    from orbit.ai.probe import OPERATIONS
+
     settings = build_settings()
     chosen = [(name, kind) for name, kind in OPERATIONS if not operation or name in operation]
     unknown = sorted(set(operation or ()) - {name for name, _ in OPERATIONS})
@@ -61,6 +66,8 @@ def check(operation: Operation = None, json_output: JsonOutput = False) -> None:
 
 
 async def _run(provider: Provider, chosen: list[tuple[str, Kind]]) -> list[ProbeResult]:
+    from orbit.ai.probe import probe
+
     try:
         return await probe(provider, chosen)
     finally:
