@@ -18,7 +18,7 @@ browser-setup: setup web-setup ## For tests/browser: Debian's Chromium, Playwrig
 	test -x /usr/bin/chromium || (apt-get update && apt-get install -y --no-install-recommends chromium)
 	cd web && npm run --silent build
 
-test: setup lint typecheck imports web-test browser-setup pytest ## Every check: ruff, mypy, import-linter, web (tsc + vitest), pytest (SQLite + PostgreSQL, Chromium)
+test: setup lint typecheck imports web-test browser-setup pytest ## Every check: ruff, mypy, import-linter, web (tsc + eslint + vitest), pytest (SQLite + PostgreSQL, Chromium)
 
 setup: $(STAMP)
 
@@ -62,7 +62,7 @@ web/node_modules/.installed: web/package.json web/package-lock.json
 	touch $@
 
 web-test: web-setup
-	cd web && npm run --silent typecheck && npm test --silent
+	cd web && npm run --silent typecheck && npm run --silent lint && npm test --silent
 
 bench: setup ## Print the benchmark figures (see docs/benchmarks.md)
 	scripts/ensure-postgres

@@ -1,4 +1,4 @@
-import { useEffect, useRef } from 'react';
+import { useEffect, useLayoutEffect, useRef } from 'react';
 
 import { isTerminalStatus } from '../lib/jobStatus';
 import { sharedEventSource } from '../lib/streams';
@@ -23,7 +23,9 @@ export interface TrackedJobOptions {
  */
 export function useTrackedJob(jobId: string | null, options: TrackedJobOptions = {}): UseJobResult {
   const optionsRef = useRef(options);
-  optionsRef.current = options;
+  useLayoutEffect(() => {
+    optionsRef.current = options; // the latest callbacks, updated after render
+  });
   const state = useJob(jobId, {
     intervalMs: PAGE_POLL_MS,
     EventSource: sharedEventSource(),
