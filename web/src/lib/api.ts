@@ -105,7 +105,8 @@ export function onUnauthorized(listener: UnauthorizedListener): () => void {
   };
 }
 
-function notifyUnauthorized(error: ApiError): void {
+/** Tell the `onUnauthorized` listeners about a 401 (the typed client in `client.ts` uses it). */
+export function notifyUnauthorized(error: ApiError): void {
   for (const listener of [...unauthorizedListeners]) {
     try {
       listener(error);
