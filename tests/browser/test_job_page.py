@@ -70,3 +70,25 @@ def test_dashboard_filters_live_in_the_address(slow_server: OrbitServer, page: P
     expect(page).to_have_url(re.compile(f"#/jobs/{job_id}$"))
     expect(page.get_by_test_id("job-status")).to_have_text("completed")
     expect(page.get_by_test_id("job-result")).to_be_visible()
+
+
+def test_workspace_follows_its_jobs_over_one_project_stream(
+    slow_server: OrbitServer, page: Page
+) -> None:
+    project_id, _ = Api(slow_server).project_with_interview("One stream")
+    streams: list[str] = []
+    page.on(
+        "request", lambda request: streams.append(request.url) if "/events" in request.url else None
+    )
+    page.goto(f"{slow_server.base_url}/#/projects/{project_id}")
+    expect(page.get_by_test_id("generate-backlog")).to_be_enabled()
+
+    page.get_by_test_id("generate-backlog").click()
+    progress = page.get_by_test_id("backlog-progress")
+    expect(progress).to_have_attribute("data-status", "running")
+    expect(progress).to_have_attribute("data-status", "completed", timeout=FINISH_MS)
+    expect(progress.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "100")
+
+    # Every live update came over the project's stream; no job opened a stream of its own.
+    assert streams, "the page opened no event stream"
+    assert all(f"/jobs/events?project_id={project_id}" in url for url in streams), streams
