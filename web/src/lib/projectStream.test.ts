@@ -38,7 +38,10 @@ describe('projectEventSource', () => {
     expect(Base.instances).toHaveLength(1);
     expect(Base.latest.url).toContain('/api/v1/jobs/events?project_id=p1');
 
+    expect(a.events).toEqual([]); // nothing is read before the stream's position is fixed
     Base.latest.open();
+    Base.latest.emit('snapshot', { jobs: [], truncated: false }, 99);
+    await flush();
     Base.latest.emit('progress', { job_id: 'a', seq: 3, percent: 30, message: 'a' }, 100);
     Base.latest.emit('progress', { job_id: 'b', seq: 4, percent: 40, message: 'old' }, 101);
     Base.latest.emit('progress', { job_id: 'b', seq: 6, percent: 60, message: 'new' }, 102);
@@ -59,6 +62,8 @@ describe('projectEventSource', () => {
     const { Base, Source } = setup({ done: makeJob({ id: 'done', status: 'completed', version: 7 }) });
     const done = follow(Source, 'done');
     const live = follow(Source, 'live');
+    await flush();
+    Base.latest.emit('snapshot', { jobs: [], truncated: false }, 40);
     await flush();
     expect(done.events.map((event) => event.type)).toEqual(['snapshot', 'end']);
 

@@ -5,9 +5,10 @@
  *
  * `projectEventSource(projectId)` is an `EventSource` constructor that `useJob` uses as
  * it would the browser's: each `new Source(jobEventsUrl(id, after))` is a virtual stream of
- * that one job. Its first event is a `snapshot` read with `GET /jobs/{id}` (so nothing that
- * happened while the page was away is missed), then the project stream's events of that job
- * whose `seq` is newer, and `end` after a terminal status. The real connection opens with
+ * that one job. Its first event is a `snapshot` read with `GET /jobs/{id}` once the project
+ * stream is in place (its own snapshot received, or resumed), so no event falls between the
+ * read and the stream; then the project stream's events of that job whose `seq` is newer
+ * than the read, and `end` after a terminal status. The real connection opens with
  * the first virtual stream, resumes with `?after=` the last global id after a failure (each
  * virtual stream then reports an error and is reopened by its own backoff) and closes with
  * the last one. A request for the whole log (`?after=0`, used to replay an interview's
@@ -62,23 +63,35 @@ class Hub {
   attach(stream: VirtualStream): void {
     this.streams.add(stream);
     if (!this.source) this.open();
-    else if (this.isOpen) queueMicrotask(() => stream.opened());
+    else if (this.ready) queueMicrotask(() => stream.start());
   }
 
   detach(stream: VirtualStream): void {
     this.streams.delete(stream);
-    if (this.streams.size === 0) this.drop();
+    if (this.streams.size === 0) {
+      this.drop();
+      this.lastId = null; // the next follower starts afresh (a snapshot), not with a replay
+    }
   }
 
-  private isOpen = false;
+  /** The connection's position is fixed: a read of a job now misses none of its events. */
+  private ready = false;
 
   private open(): void {
+    const resuming = this.lastId !== null; // no snapshot comes; the log resumes after lastId
     const source = new this.Base(projectEventsUrl(this.projectId, this.lastId));
     this.source = source;
+    const markReady = () => {
+      if (source !== this.source || this.ready) return;
+      this.ready = true;
+      for (const stream of [...this.streams]) stream.start();
+    };
     source.addEventListener('open', () => {
-      if (source !== this.source) return;
-      this.isOpen = true;
-      for (const stream of this.streams) stream.opened();
+      if (resuming) markReady();
+    });
+    source.addEventListener('snapshot', (event) => {
+      this.track(event);
+      markReady();
     });
     source.addEventListener('error', (event) => {
       if (source !== this.source) return;
@@ -92,9 +105,13 @@ class Hub {
     }
   }
 
-  private deliver(type: string, event: MessageEvent): void {
+  private track(event: MessageEvent): void {
     const id = Number(event.lastEventId);
     if (Number.isFinite(id) && event.lastEventId !== '') this.lastId = Math.max(this.lastId ?? 0, id);
+  }
+
+  private deliver(type: string, event: MessageEvent): void {
+    this.track(event);
     let data: Record<string, unknown>;
     try {
       data = JSON.parse(String(event.data)) as Record<string, unknown>;
@@ -110,7 +127,7 @@ class Hub {
   private drop(): void {
     const source = this.source;
     this.source = null;
-    this.isOpen = false;
+    this.ready = false;
     source?.close();
   }
 }
@@ -122,19 +139,27 @@ class VirtualStream implements EventSourceLike {
   private cursor: number | null = null;
   private pending: Delivery[] | null = [];
 
+  private started = false;
+
   constructor(
     readonly jobId: string,
     private readonly hub: Hub,
-    getJob: (jobId: string) => Promise<Job>,
+    private readonly getJob: (jobId: string) => Promise<Job>,
   ) {
     queueMicrotask(() => {
-      if (this.closed) return;
-      hub.attach(this);
-      getJob(jobId).then(
-        (job) => this.snapshot(job),
-        (error: unknown) => this.failed(error),
-      );
+      if (!this.closed) hub.attach(this);
     });
+  }
+
+  /** The project stream is in place: open, and read the job (its snapshot). */
+  start(): void {
+    if (this.closed || this.started) return;
+    this.started = true;
+    this.emit('open', message('open', null, null));
+    this.getJob(this.jobId).then(
+      (job) => this.snapshot(job),
+      (error: unknown) => this.failed(error),
+    );
   }
 
   addEventListener(type: string, listener: Listener): void {
@@ -146,10 +171,6 @@ class VirtualStream implements EventSourceLike {
     if (this.closed) return;
     this.closed = true;
     this.hub.detach(this);
-  }
-
-  opened(): void {
-    this.emit('open', message('open', null, null));
   }
 
   failed(error: unknown): void {
