@@ -29,6 +29,9 @@ from tests.browser.conftest import (
 
 LOCK = REPO / "requirements.lock"
 INSTALL_TIMEOUT = 240
+# Building and installing take about a minute on an idle machine, several on a busy one;
+# the suite's 120 s default would count that against the test.
+pytestmark = pytest.mark.timeout(600)
 
 
 def run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
