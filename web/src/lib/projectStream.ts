@@ -69,8 +69,11 @@ class Hub {
   detach(stream: VirtualStream): void {
     this.streams.delete(stream);
     if (this.streams.size === 0) {
+      // Left while connected: the next follower starts afresh (a snapshot), not with a
+      // replay. Left after a failure: its followers are about to reconnect and resume.
+      const idle = this.source !== null;
       this.drop();
-      this.lastId = null; // the next follower starts afresh (a snapshot), not with a replay
+      if (idle) this.lastId = null;
     }
   }
 
