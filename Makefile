@@ -16,18 +16,30 @@ web/dist/index.html: | web-setup
 .PHONY: browser-setup
 browser-setup: setup web-setup ## For tests/browser: Debian's Chromium, Playwright (PyPI) and a fresh web/dist
 	test -x /usr/bin/chromium || (apt-get update && apt-get install -y --no-install-recommends chromium)
-	$(BIN)/python -c 'import playwright' 2>/dev/null || $(BIN)/python -m pip install --quiet 'playwright==1.65.2'
 	cd web && npm run --silent build
 
-test: setup lint typecheck imports web-test browser-setup pytest ## Every check: ruff, mypy, import-linter, web (tsc + vitest), pytest (SQLite + PostgreSQL, Chromium)
+test: setup lint typecheck imports web-test browser-setup pytest ## Every check: ruff, mypy, import-linter, web (tsc + eslint + vitest), pytest (SQLite + PostgreSQL, Chromium)
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+# The exact versions come from requirements.lock (`make lock` re-resolves it from the ranges
+# in pyproject.toml); the project itself is installed editable on top, without resolving again.
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,openai,anthropic]'
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+.PHONY: lock wheel
+lock: ## Re-resolve requirements.lock from pyproject.toml's ranges (dev and both AI extras)
+	$(BIN)/python -m pip install --quiet 'uv>=0.9,<1'
+	$(BIN)/uv pip compile --quiet --python $(BIN)/python --extra dev --extra openai --extra anthropic \
+		--no-emit-package orbit-jobs --output-file requirements.lock pyproject.toml
+
+wheel: setup web-setup ## Build dist/orbit_jobs-*.whl with freshly built web pages inside
+	cd web && npm run --silent build
+	$(BIN)/python -m pip wheel --quiet --no-deps --wheel-dir dist .
 
 lint:
 	$(BIN)/ruff check src tests bench scripts
@@ -50,7 +62,7 @@ web/node_modules/.installed: web/package.json web/package-lock.json
 	touch $@
 
 web-test: web-setup
-	cd web && npm run --silent typecheck && npm test --silent
+	cd web && npm run --silent typecheck && npm run --silent lint && npm test --silent
 
 bench: setup ## Print the benchmark figures (see docs/benchmarks.md)
 	scripts/ensure-postgres

@@ -17,6 +17,18 @@ if TYPE_CHECKING:  # an engine-only worker reads these settings without importin
     from orbit.ai import AIConfig
 
 
+class LogSettings(BaseSettings):
+    """The one setting needed before the command line is parsed: ``ORBIT_LOG_LEVEL``.
+
+    Read on its own (same prefix, same ``.env``) so that a bad value elsewhere in the
+    environment is reported by the command that needs it, after logging is set up.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="ORBIT_", env_file=".env", extra="ignore")
+
+    log_level: str = "INFO"
+
+
 class Settings(BaseSettings):
     """Every knob of Orbit; each field ``x`` is set by ``ORBIT_X``."""
 
@@ -30,6 +42,10 @@ class Settings(BaseSettings):
     migrate_on_start: bool = True
     embedded_worker: bool = True
     log_level: str = "INFO"
+    # Sync routes run in a thread pool of this size (see create_app for why it is small).
+    http_threads: int = Field(8, ge=1)
+    # The built web pages served at /; unset means the wheel's own, else the checkout's.
+    web_dir: str | None = None
     telemetry: bool = False
 
     concurrency: int = Field(10, ge=1)

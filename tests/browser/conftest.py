@@ -87,28 +87,36 @@ class OrbitServer:
                 self.process.wait(timeout=5)
 
 
-def start_server(workdir: Path, delay_ms: int, token: str | None = None) -> OrbitServer:
-    """Start ``orbit serve`` on a free port and wait until it answers ``/health``."""
+def start_server(
+    workdir: Path, delay_ms: int, token: str | None = None, command: list[str] | None = None
+) -> OrbitServer:
+    """Start ``orbit serve`` on a free port and wait until it answers ``/health``.
+
+    ``command`` (an installed ``orbit serve``) replaces this checkout's; it then finds the
+    web pages on its own, so ``ORBIT_WEB_DIR`` is not set.
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ORBIT_")}
+    drop = ("ORBIT_", "VIRTUAL_ENV", "PYTHONPATH") if command else ("ORBIT_",)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
     env.update(
         {
             "ORBIT_DATABASE_URL": f"sqlite:///{workdir / 'orbit.db'}",
             "ORBIT_OFFLINE_DELAY_MS": str(delay_ms),
             "ORBIT_AI_PROVIDER": "offline",
             "ORBIT_PROJECTS_DIR": str(workdir / "projects"),
-            "ORBIT_WEB_DIR": str(WEB_DIST),
             "ORBIT_SHUTDOWN_GRACE_SECONDS": "1",
             "ORBIT_LOG_LEVEL": "WARNING",
         }
     )
+    if command is None:
+        env["ORBIT_WEB_DIR"] = str(WEB_DIST)
     if token:
         env["ORBIT_API_TOKEN"] = token
     log_path = workdir / "server.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "orbit", "serve", "--port", str(port)],
+            [*(command or [sys.executable, "-m", "orbit", "serve"]), "--port", str(port)],
             cwd=workdir,
             env=env,
             stdout=log,

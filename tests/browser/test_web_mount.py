@@ -9,13 +9,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from orbit.api import create_app
-from orbit.api.web import WEB_DIR_ENV
 from orbit.settings import Settings
 
 
 def make_client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, web: Path) -> TestClient:
-    monkeypatch.setenv(WEB_DIR_ENV, str(web))
+    monkeypatch.setenv("ORBIT_WEB_DIR", str(web))  # read by Settings, not at import
     settings = Settings(_env_file=None, database_url=f"sqlite:///{tmp_path / 'orbit.db'}")  # type: ignore[call-arg]
+    assert settings.web_dir == str(web)
     return TestClient(create_app(settings))  # no lifespan: the web routes need no state
 
 

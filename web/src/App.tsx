@@ -1,3 +1,4 @@
+import { QueryClientProvider } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 
 import { JobsDashboard } from './components/JobsDashboard';
@@ -5,7 +6,9 @@ import { TokenPrompt } from './components/TokenPrompt';
 import { onUnauthorized, readStoredToken } from './lib/api';
 import { setAuthToken, syncTokenCookie } from './lib/auth';
 import { describeError } from './lib/format';
+import { createQueryClient } from './lib/queries';
 import { paths, useRoute, type Route } from './lib/router';
+import { JobPage } from './pages/JobPage';
 import { ProjectPage } from './pages/ProjectPage';
 import { ProjectsPage } from './pages/ProjectsPage';
 
@@ -17,6 +20,8 @@ function Page({ route }: { route: Route }) {
       return <ProjectPage key={route.projectId} projectId={route.projectId} />;
     case 'jobs':
       return <JobsDashboard />;
+    case 'job':
+      return <JobPage key={route.jobId} jobId={route.jobId} />;
     case 'not-found':
       return (
         <section className="orbit-card" data-testid="not-found">
@@ -36,13 +41,15 @@ interface AuthState {
 
 /**
  * The Orbit web app: projects (`#/`), a project's workspace (`#/projects/:id`) and the jobs
- * dashboard (`#/jobs`). A 401 from any request asks for the API token once; saving it
+ * dashboard (`#/jobs`) with a page per job (`#/jobs/:id`). A 401 from any request asks for the API token once; saving it
  * reloads the current page's data.
  */
 export function App() {
   const route = useRoute();
   const [auth, setAuth] = useState<AuthState>({ needed: false, reason: null });
   const [epoch, setEpoch] = useState(0);
+  // One cache for the whole app (reads shared across routes), made once per App.
+  const [queryClient] = useState(createQueryClient);
 
   useEffect(() => {
     syncTokenCookie();
@@ -65,24 +72,26 @@ export function App() {
   };
 
   return (
-    <div className="orbit-app">
-      <header className="orbit-app__header">
-        <h1>
-          <a href={paths.projects()}>Orbit</a>
-        </h1>
-        <nav className="orbit-nav" aria-label="Main">
-          <a href={paths.projects()} aria-current={route.name === 'projects' || route.name === 'project' ? 'page' : undefined} data-testid="nav-projects">
-            Projects
-          </a>
-          <a href={paths.jobs()} aria-current={route.name === 'jobs' ? 'page' : undefined} data-testid="nav-jobs">
-            Jobs
-          </a>
-        </nav>
-      </header>
-      <main className="orbit-app__main" key={epoch}>
-        <Page route={route} />
-      </main>
-      {auth.needed ? <TokenPrompt reason={auth.reason} onSubmit={saveToken} /> : null}
-    </div>
+    <QueryClientProvider client={queryClient}>
+      <div className="orbit-app">
+        <header className="orbit-app__header">
+          <h1>
+            <a href={paths.projects()}>Orbit</a>
+          </h1>
+          <nav className="orbit-nav" aria-label="Main">
+            <a href={paths.projects()} aria-current={route.name === 'projects' || route.name === 'project' ? 'page' : undefined} data-testid="nav-projects">
+              Projects
+            </a>
+            <a href={paths.jobs()} aria-current={route.name === 'jobs' || route.name === 'job' ? 'page' : undefined} data-testid="nav-jobs">
+              Jobs
+            </a>
+          </nav>
+        </header>
+        <main className="orbit-app__main" key={epoch}>
+          <Page route={route} />
+        </main>
+        {auth.needed ? <TokenPrompt reason={auth.reason} onSubmit={saveToken} /> : null}
+      </div>
+    </QueryClientProvider>
   );
 }

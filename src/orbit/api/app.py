@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -41,7 +40,6 @@ from orbit.settings import Settings
 
 API_PREFIX = "/api/v1"
 OPEN_PATHS = frozenset({"/health", f"{API_PREFIX}/health"})
-THREADS = int(os.environ.get("ORBIT_HTTP_THREADS", "8"))
 
 
 def create_app(settings: Settings, registry: JobRegistry | None = None) -> FastAPI:
@@ -56,7 +54,7 @@ def create_app(settings: Settings, registry: JobRegistry | None = None) -> FastA
         # Sync routes run in this thread pool. Database calls hold the GIL for most of
         # their work, so more threads than this only queue on the GIL (and, on SQLite,
         # on the single writer) and stretch every request's latency.
-        anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.http_threads
         runtime = Runtime(settings, extra=registry)
         if settings.migrate_on_start:
             await asyncio.to_thread(runtime.migrate)

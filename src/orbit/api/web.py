@@ -6,9 +6,11 @@ a file (a deep link, a bookmark) gets ``index.html`` too. Paths the API owns (``
 ``/redoc``, ``/openapi.json``, ``/health``) are never shadowed: an unknown one is a 404
 problem, as before.
 
-The directory is ``ORBIT_WEB_DIR`` when set, else ``web/dist`` of the source checkout.
-It is looked up on every request, so building the client while the server runs works;
-when it has no ``index.html``, ``/`` answers a short page saying how to build it.
+The directory is ``settings.web_dir`` (``ORBIT_WEB_DIR``) when set, else the pages the
+wheel ships (``orbit/api/web_dist``, copied there by the build), else ``web/dist`` of the
+source checkout. Files are looked up on every request, so building the client while the
+server runs works; when it has no ``index.html``, ``/`` answers a short page saying how to
+build it.
 
 Example:
     >>> app = create_app(settings)  # mount_web(app, settings) runs last in create_app
@@ -17,7 +19,6 @@ Example:
 from __future__ import annotations
 
 import html
-import os
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException
@@ -26,8 +27,10 @@ from starlette.convertors import Convertor, register_url_convertor
 
 from orbit.settings import Settings
 
-WEB_DIR_ENV = "ORBIT_WEB_DIR"
-DEFAULT_WEB_DIR = Path(__file__).resolve().parents[3] / "web" / "dist"
+PACKAGED_WEB_DIR = Path(__file__).resolve().parent / "web_dist"
+"""Where an installed wheel keeps the pages (see ``setup.py``)."""
+CHECKOUT_WEB_DIR = Path(__file__).resolve().parents[3] / "web" / "dist"
+"""Where ``npm run build`` puts them in a source checkout (and an editable install)."""
 RESERVED_PREFIXES = ("api", "docs", "redoc", "openapi.json", "health")
 """First path segments the web client never answers for."""
 _RESERVED_PATTERN = "|".join(prefix.replace(".", r"\.") for prefix in RESERVED_PREFIXES)
@@ -66,12 +69,13 @@ class WebPath(Convertor[str]):
 
 
 def web_dir(settings: Settings | None = None) -> Path:
-    """Where the built client lives: ``ORBIT_WEB_DIR`` or the checkout's ``web/dist``.
-
-    ``settings`` may carry a ``web_dir`` attribute, which wins over both.
-    """
-    configured = getattr(settings, "web_dir", None) or os.environ.get(WEB_DIR_ENV)
-    return Path(configured).expanduser().resolve() if configured else DEFAULT_WEB_DIR
+    """Where the built client lives: ``settings.web_dir``, the wheel's pages, or the checkout's."""
+    configured = settings.web_dir if settings is not None else None
+    if configured:
+        return Path(configured).expanduser().resolve()
+    if (PACKAGED_WEB_DIR / "index.html").is_file():
+        return PACKAGED_WEB_DIR
+    return CHECKOUT_WEB_DIR
 
 
 def is_reserved(path: str) -> bool:

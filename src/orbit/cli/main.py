@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-import os
 import sys
 
 import typer
 
 from orbit.cli import ai, db, demo, jobs, serve, worker, workers
+from orbit.settings import LogSettings
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -33,8 +33,11 @@ def build_app() -> typer.Typer:
 
 
 def configure_logging() -> None:
-    """Log to stderr with time, level, logger and message; level from ``ORBIT_LOG_LEVEL``."""
-    name = os.environ.get("ORBIT_LOG_LEVEL", "INFO").strip().upper()
+    """Log to stderr with time, level, logger and message; level from ``ORBIT_LOG_LEVEL``.
+
+    The level comes through pydantic-settings, so a ``.env`` file sets it too.
+    """
+    name = LogSettings().log_level.strip().upper()
     level = logging.getLevelNamesMapping().get(name)
     logging.basicConfig(level=level or logging.INFO, format=LOG_FORMAT, stream=sys.stderr)
     # Alembic narrates every migration step at INFO; its outcome is reported by the CLI.

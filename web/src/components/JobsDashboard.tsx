@@ -1,5 +1,7 @@
 import { useMemo, useState } from 'react';
 
+import { hashQuery, paths, replaceHash } from '../lib/router';
+
 import { usePolling } from '../hooks/usePolling';
 import { useTrackedJob } from '../hooks/useTrackedJob';
 import { jobsApi, projectsApi } from '../lib/api';
@@ -22,6 +24,22 @@ export const KNOWN_JOB_TYPES = [
   'commit_generation',
   'project_provisioning',
 ];
+
+/** The filters in the address (`#/jobs?status=failed&type=…&project=…`), else the defaults. */
+function filtersFromUrl(projectId: string): Filters {
+  const query = hashQuery();
+  const status = query.get('status') ?? '';
+  return {
+    status: (STATUS_ORDER as readonly string[]).includes(status) ? (status as JobStatus) : '',
+    jobType: query.get('type') ?? '',
+    projectId: query.get('project') ?? projectId,
+  };
+}
+
+/** Keep the address in step with the filters, so a reload or a shared link keeps them. */
+function filtersToUrl(filters: Filters): void {
+  replaceHash(paths.jobs({ status: filters.status, type: filters.jobType, project: filters.projectId }));
+}
 
 export interface JobsDashboardProps {
   /** Reload the list and the counts this often. Default 1000 ms. */
@@ -49,7 +67,7 @@ type RowAction = 'cancel' | 'retry' | 'delete';
  * per job type are computed from the finished jobs listed.
  */
 export function JobsDashboard({ pollMs = 1000, limit = 100, liveRows = 3, projectId = '' }: JobsDashboardProps) {
-  const [filters, setFilters] = useState<Filters>({ status: '', jobType: '', projectId });
+  const [filters, setFilters] = useState<Filters>(() => filtersFromUrl(projectId));
   const [jobs, setJobs] = useState<Job[] | null>(null);
   const [stats, setStats] = useState<JobStats | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -131,7 +149,11 @@ export function JobsDashboard({ pollMs = 1000, limit = 100, liveRows = 3, projec
     }
   };
 
-  const setFilter = (patch: Partial<Filters>) => setFilters((current) => ({ ...current, ...patch }));
+  const setFilter = (patch: Partial<Filters>) => {
+    const next = { ...filters, ...patch };
+    setFilters(next);
+    filtersToUrl(next);
+  };
 
   return (
     <div className="orbit-page orbit-page--jobs" data-testid="jobs-dashboard">
@@ -308,7 +330,9 @@ function JobRow({ job: listed, live, projectName, pending, error, onAction }: Jo
         <span className="orbit-table__meta">
           {projectName ? `${projectName} · ` : ''}
           {job.parent_id ? 'child job · ' : ''}
-          <code title={job.id}>{job.id.slice(0, 8)}</code>
+          <a href={paths.job(job.id)} data-testid="job-link">
+            <code title={job.id}>{job.id.slice(0, 8)}</code>
+          </a>
           {job.max_attempts > 1 && job.attempts > 1 ? ` · attempt ${job.attempts}/${job.max_attempts}` : ''}
         </span>
       </td>

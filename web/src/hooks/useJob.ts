@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useLayoutEffect, useRef, useState } from 'react';
 
 import { DEFAULT_POLL_INTERVAL_MS, jobsApi } from '../lib/api';
 import {
@@ -64,7 +64,10 @@ function toError(value: unknown, fallback: string): Error {
 export function useJob(jobId: string | null, options: UseJobOptions = {}): UseJobResult {
   const [state, setState] = useState<UseJobResult>(IDLE);
   const optionsRef = useRef(options);
-  optionsRef.current = options;
+  // The latest options, set before this component's effects read them (not during render).
+  useLayoutEffect(() => {
+    optionsRef.current = options;
+  });
 
   useEffect(() => {
     if (!jobId) {

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useRef } from 'react';
 
 /**
  * Run `task` now and then `intervalMs` after each run ends (runs never overlap), while
@@ -12,7 +12,9 @@ export function usePolling(
   enabled = true,
 ): { refresh: () => void } {
   const taskRef = useRef(task);
-  taskRef.current = task;
+  useLayoutEffect(() => {
+    taskRef.current = task; // the latest task, updated after render
+  });
   const kickRef = useRef<() => void>(() => {});
 
   useEffect(() => {
@@ -57,6 +59,8 @@ export function usePolling(
       if (timer !== undefined) clearTimeout(timer);
       kickRef.current = () => {};
     };
+    // `deps` is the caller's dependency list, as for useEffect itself.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [enabled, intervalMs, ...deps]);
 
   const refresh = useCallback(() => kickRef.current(), []);

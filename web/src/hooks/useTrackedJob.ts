@@ -1,8 +1,9 @@
-import { useEffect, useRef } from 'react';
+import { useEffect, useLayoutEffect, useRef } from 'react';
 
 import { isTerminalStatus } from '../lib/jobStatus';
 import { sharedEventSource } from '../lib/streams';
 import type { Job, TokenEventData } from '../lib/types';
+import { useProjectStream } from './projectStreamContext';
 import { useJob, type UseJobResult } from './useJob';
 
 /** Polling interval of the pages (when a job cannot be streamed). */
@@ -17,16 +18,20 @@ export interface TrackedJobOptions {
 }
 
 /**
- * `useJob` as the pages use it: streams through the page's capped `EventSource` (polling
+ * `useJob` as the pages use it: streams through the project page's one stream where there
+ * is one (`ProjectStreamContext`), else through the page's capped `EventSource` (polling
  * every second when a stream cannot be had or fails twice) and reports the end of the job
  * once, after the final read.
  */
 export function useTrackedJob(jobId: string | null, options: TrackedJobOptions = {}): UseJobResult {
   const optionsRef = useRef(options);
-  optionsRef.current = options;
+  useLayoutEffect(() => {
+    optionsRef.current = options; // the latest callbacks, updated after render
+  });
+  const projectStream = useProjectStream();
   const state = useJob(jobId, {
     intervalMs: PAGE_POLL_MS,
-    EventSource: sharedEventSource(),
+    EventSource: projectStream ?? sharedEventSource(),
     maxSseErrors: 2,
     sseBackoffMs: 500,
     replay: options.replay,

@@ -105,7 +105,8 @@ export function onUnauthorized(listener: UnauthorizedListener): () => void {
   };
 }
 
-function notifyUnauthorized(error: ApiError): void {
+/** Tell the `onUnauthorized` listeners about a 401 (the typed client in `client.ts` uses it). */
+export function notifyUnauthorized(error: ApiError): void {
   for (const listener of [...unauthorizedListeners]) {
     try {
       listener(error);
@@ -294,7 +295,7 @@ export const jobsApi = {
    * `onProgress` is called when the progress changes, never with a smaller percent than
    * before (a job restarted by a retry keeps its highest percent).
    */
-  poll<T = any>(
+  poll<T = unknown>(
     jobId: string,
     onProgress?: OnProgress,
     intervalMs: number = DEFAULT_POLL_INTERVAL_MS,
@@ -433,7 +434,7 @@ export const interviewsApi = {
   generatePromptsAsync(interviewId: string, options?: EnqueueOptions) {
     return enqueue(`/interviews/${seg(interviewId)}/generate-prompts-async`, undefined, options);
   },
-  sendMessageWithPolling<T = any>(
+  sendMessageWithPolling<T = unknown>(
     interviewId: string,
     body: SendMessageRequest,
     onProgress?: OnProgress,
@@ -441,7 +442,7 @@ export const interviewsApi = {
   ): Promise<T> {
     return enqueueAndPoll<T>(interviewsApi.sendMessageAsync(interviewId, body, options), onProgress, options);
   },
-  generatePromptsWithPolling<T = any>(
+  generatePromptsWithPolling<T = unknown>(
     interviewId: string,
     onProgress?: OnProgress,
     options: WithPollingOptions = {},
@@ -467,21 +468,21 @@ export const tasksApi = {
   executeAll(projectId: string, options?: EnqueueOptions) {
     return enqueue(`/tasks/projects/${seg(projectId)}/execute-all`, undefined, options);
   },
-  activateSuggestedEpicWithPolling<T = any>(
+  activateSuggestedEpicWithPolling<T = unknown>(
     taskId: string,
     onProgress?: OnProgress,
     options: WithPollingOptions = {},
   ): Promise<T> {
     return enqueueAndPoll<T>(tasksApi.activate(taskId, options), onProgress, options);
   },
-  executeWithPolling<T = any>(
+  executeWithPolling<T = unknown>(
     taskId: string,
     onProgress?: OnProgress,
     options: WithPollingOptions = {},
   ): Promise<T> {
     return enqueueAndPoll<T>(tasksApi.execute(taskId, options), onProgress, options);
   },
-  executeAllWithPolling<T = any>(
+  executeAllWithPolling<T = unknown>(
     projectId: string,
     onProgress?: OnProgress,
     options: WithPollingOptions = {},
@@ -503,21 +504,21 @@ export const backlogGenerationApi = {
   generateTasks(storyId: string, options?: EnqueueOptions) {
     return enqueue(`/backlog/story/${seg(storyId)}/generate-tasks`, undefined, options);
   },
-  generateEpicWithPolling<T = any>(
+  generateEpicWithPolling<T = unknown>(
     interviewId: string,
     onProgress?: OnProgress,
     options: WithPollingOptions = {},
   ): Promise<T> {
     return enqueueAndPoll<T>(backlogGenerationApi.generateEpic(interviewId, options), onProgress, options);
   },
-  generateStoriesWithPolling<T = any>(
+  generateStoriesWithPolling<T = unknown>(
     epicId: string,
     onProgress?: OnProgress,
     options: WithPollingOptions = {},
   ): Promise<T> {
     return enqueueAndPoll<T>(backlogGenerationApi.generateStories(epicId, options), onProgress, options);
   },
-  generateTasksWithPolling<T = any>(
+  generateTasksWithPolling<T = unknown>(
     storyId: string,
     onProgress?: OnProgress,
     options: WithPollingOptions = {},
@@ -539,14 +540,14 @@ export const commitsApi = {
   generateManual(projectId: string, body: ManualCommitRequest, options?: EnqueueOptions) {
     return enqueue(`/commits/generate-manual/${seg(projectId)}`, body, options);
   },
-  autoGenerateWithPolling<T = any>(
+  autoGenerateWithPolling<T = unknown>(
     taskId: string,
     onProgress?: OnProgress,
     options: WithPollingOptions = {},
   ): Promise<T> {
     return enqueueAndPoll<T>(commitsApi.autoGenerate(taskId, options), onProgress, options);
   },
-  generateManualWithPolling<T = any>(
+  generateManualWithPolling<T = unknown>(
     projectId: string,
     body: ManualCommitRequest,
     onProgress?: OnProgress,
@@ -577,7 +578,7 @@ export const projectsApi = {
   provisionAsync(projectId: string, body: ProvisionRequest, options?: EnqueueOptions) {
     return enqueue(`/projects/${seg(projectId)}/provision-async`, body, options);
   },
-  provisionWithPolling<T = any>(
+  provisionWithPolling<T = unknown>(
     projectId: string,
     body: ProvisionRequest,
     onProgress?: OnProgress,

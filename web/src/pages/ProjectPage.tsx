@@ -1,5 +1,7 @@
 import { useCallback, useEffect, useState } from 'react';
 
+import { ProjectStreamContext } from '../hooks/projectStreamContext';
+
 import { commitsApi, jobsApi, projectsApi } from '../lib/api';
 import { describeError } from '../lib/format';
 import {
@@ -8,7 +10,9 @@ import {
   rememberedInterview,
   type ProjectJobs,
 } from '../lib/projectJobs';
+import { projectEventSource } from '../lib/projectStream';
 import { paths } from '../lib/router';
+import { sharedEventSource } from '../lib/streams';
 import type { BacklogItem, Commit, Project } from '../lib/types';
 import { BacklogPanel } from './project/BacklogPanel';
 import { CommitsPanel } from './project/CommitsPanel';
@@ -23,9 +27,17 @@ export interface ProjectPageProps {
  * `#/projects/:id`: the interview, the backlog (generation, activation, execution), the
  * commits and the workspace of one project. Each panel follows its own jobs, so a long
  * operation in one never blocks the others; jobs still running when the page is loaded
- * (e.g. after a reload) are picked up where they are.
+ * (e.g. after a reload) are picked up where they are. Every panel's jobs arrive over the
+ * project's one event stream (`ProjectStreamContext`).
  */
 export function ProjectPage({ projectId }: ProjectPageProps) {
+  // The page is keyed by project id (App), so one stream constructor per page is enough.
+  const [stream] = useState(() =>
+    projectEventSource(projectId, {
+      getJob: (jobId) => jobsApi.get(jobId),
+      fallback: sharedEventSource(),
+    }),
+  );
   const [project, setProject] = useState<Project | null>(null);
   const [projectError, setProjectError] = useState<string | null>(null);
   const [interviewId, setInterviewId] = useState<string | null>(() => rememberedInterview(projectId));
@@ -86,48 +98,50 @@ export function ProjectPage({ projectId }: ProjectPageProps) {
   const onCommitted = useCallback(() => void loadCommits(), [loadCommits]);
 
   return (
-    <div className="orbit-page orbit-page--project" data-testid="project-page" data-project-id={projectId}>
-      <div className="orbit-page__title">
-        <a href={paths.projects()} className="orbit-muted">
-          ← Projects
-        </a>
-        <h2 data-testid="project-name">{project?.name ?? (projectError ? 'Project' : 'Loading…')}</h2>
-        {project?.description ? <p className="orbit-muted">{project.description}</p> : null}
-        {projectError ? (
-          <p className="orbit-error" role="alert" data-testid="project-error">
-            {projectError}
-          </p>
-        ) : null}
-      </div>
-      <div className="orbit-columns">
-        <div className="orbit-columns__main">
-          <BacklogPanel
-            projectId={projectId}
-            interviewId={interviewId}
-            backlog={backlog}
-            backlogError={backlogError}
-            onBacklogChanged={onBacklogChanged}
-            onCommitted={onCommitted}
-            resume={resume}
-          />
-          <CommitsPanel
-            projectId={projectId}
-            commits={commits}
-            error={commitsError}
-            onCommitted={onCommitted}
-            resumeJob={resume?.manualCommit ?? null}
-          />
+    <ProjectStreamContext.Provider value={stream}>
+      <div className="orbit-page orbit-page--project" data-testid="project-page" data-project-id={projectId}>
+        <div className="orbit-page__title">
+          <a href={paths.projects()} className="orbit-muted">
+            ← Projects
+          </a>
+          <h2 data-testid="project-name">{project?.name ?? (projectError ? 'Project' : 'Loading…')}</h2>
+          {project?.description ? <p className="orbit-muted">{project.description}</p> : null}
+          {projectError ? (
+            <p className="orbit-error" role="alert" data-testid="project-error">
+              {projectError}
+            </p>
+          ) : null}
         </div>
-        <div className="orbit-columns__side">
-          <InterviewPanel
-            projectId={projectId}
-            interviewId={interviewId}
-            onInterviewId={setInterviewId}
-            resumeJob={resume?.interview ?? null}
-          />
-          <ProvisionPanel projectId={projectId} resumeJob={resume?.provisioning ?? null} />
+        <div className="orbit-columns">
+          <div className="orbit-columns__main">
+            <BacklogPanel
+              projectId={projectId}
+              interviewId={interviewId}
+              backlog={backlog}
+              backlogError={backlogError}
+              onBacklogChanged={onBacklogChanged}
+              onCommitted={onCommitted}
+              resume={resume}
+            />
+            <CommitsPanel
+              projectId={projectId}
+              commits={commits}
+              error={commitsError}
+              onCommitted={onCommitted}
+              resumeJob={resume?.manualCommit ?? null}
+            />
+          </div>
+          <div className="orbit-columns__side">
+            <InterviewPanel
+              projectId={projectId}
+              interviewId={interviewId}
+              onInterviewId={setInterviewId}
+              resumeJob={resume?.interview ?? null}
+            />
+            <ProvisionPanel projectId={projectId} resumeJob={resume?.provisioning ?? null} />
+          </div>
         </div>
       </div>
-    </div>
+    </ProjectStreamContext.Provider>
   );
 }
