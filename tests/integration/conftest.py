@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from orbit.api import create_app
 from orbit.jobs import JobClient
 from orbit.settings import Settings
+from tests.ai.fake_llm_server import FakeLLMServer
 
 
 def app_settings(db_url: str, tmp_path: Path, **overrides: Any) -> Settings:
@@ -35,6 +36,37 @@ def app_client(db_url: str, tmp_path: Path) -> Iterator[TestClient]:
     """A running app (embedded worker on) on a migrated database, both dialects."""
     with TestClient(create_app(app_settings(db_url, tmp_path))) as client:
         yield client
+
+
+FAKE_MODEL = "fake-model"
+
+
+@pytest.fixture(scope="module")
+def fake_llm() -> Iterator[FakeLLMServer]:
+    """A fake OpenAI-compatible API, for the faults a real server won't produce on demand."""
+    server = FakeLLMServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def remote_client(db_url: str, tmp_path: Path, fake_llm: FakeLLMServer) -> Iterator[TestClient]:
+    """The app talking to the fake OpenAI-compatible API, without in-provider retries."""
+    fake_llm.reset()
+    settings = app_settings(
+        db_url,
+        tmp_path,
+        ai_provider="openai",
+        ai_model=FAKE_MODEL,
+        ai_base_url=f"{fake_llm.url}/v1",
+        ai_api_key="test-key",
+        ai_max_retries=0,
+        ai_timeout_seconds=5,
+    )
+    with TestClient(create_app(settings)) as client:
+        yield client
+    fake_llm.reset()
 
 
 def poll_job(

@@ -252,31 +252,6 @@ def test_step_routes_reject_unknown_ids_and_wrong_kinds(app_client: TestClient) 
 # -- a failed AI call, then a retry that resumes after the finished steps ----------------------
 
 
-@pytest.fixture(scope="module")
-def fake_llm() -> Iterator[FakeLLMServer]:
-    server = FakeLLMServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def remote_client(db_url: str, tmp_path: Path, fake_llm: FakeLLMServer) -> Iterator[TestClient]:
-    fake_llm.reset()
-    settings = app_settings(
-        db_url,
-        tmp_path,
-        ai_provider="openai",
-        ai_model="fake-model",
-        ai_base_url=f"{fake_llm.url}/v1",
-        ai_api_key="test-key",
-        ai_max_retries=0,
-    )
-    with TestClient(create_app(settings)) as client:
-        yield client
-    fake_llm.reset()
-
-
 def json_reply(text: str) -> Reply:
     return Reply(text=text)
 

@@ -8,49 +8,19 @@ are covered here (interview replies and backlog generation in their own test fil
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from orbit.ai import AIInvalidOutput, AIRequestRejected, AIUnavailable
-from orbit.api import create_app
 from orbit.jobs import Fail, Retry
 from orbit.planning.failures import decision
 from tests.ai.fake_llm_server import FakeLLMServer, Reply
-from tests.integration.conftest import app_settings, poll_job
+from tests.integration.conftest import FAKE_MODEL, poll_job
 from tests.integration.test_app_tasks import seed_execution, seed_item, seed_project
 
-MODEL = "fake-model"
-
-
-@pytest.fixture(scope="module")
-def fake_llm() -> Iterator[FakeLLMServer]:
-    server = FakeLLMServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def remote_client(db_url: str, tmp_path: Path, fake_llm: FakeLLMServer) -> Iterator[TestClient]:
-    """The app on the fake OpenAI-compatible API, without in-provider retries."""
-    fake_llm.reset()
-    settings = app_settings(
-        db_url,
-        tmp_path,
-        ai_provider="openai",
-        ai_model=MODEL,
-        ai_base_url=f"{fake_llm.url}/v1",
-        ai_api_key="test-key",
-        ai_max_retries=0,
-        ai_timeout_seconds=5,
-    )
-    with TestClient(create_app(settings)) as client:
-        yield client
-    fake_llm.reset()
+MODEL = FAKE_MODEL
 
 
 def operations(client: TestClient) -> dict[str, tuple[str, dict[str, Any] | None]]:

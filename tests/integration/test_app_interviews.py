@@ -302,33 +302,6 @@ def test_idempotency_key_repeats_return_the_same_job(app_client: TestClient) -> 
 # -- AI failures, against a fake model API ------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def fake_llm() -> Iterator[FakeLLMServer]:
-    server = FakeLLMServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def remote_client(db_url: str, tmp_path: Path, fake_llm: FakeLLMServer) -> Iterator[TestClient]:
-    """The app talking to the fake OpenAI-compatible API, without in-provider retries."""
-    fake_llm.reset()
-    settings = app_settings(
-        db_url,
-        tmp_path,
-        ai_provider="openai",
-        ai_model="fake-model",
-        ai_base_url=f"{fake_llm.url}/v1",
-        ai_api_key="test-key",
-        ai_max_retries=0,
-        ai_timeout_seconds=5,
-    )
-    with TestClient(create_app(settings)) as client:
-        yield client
-    fake_llm.reset()
-
-
 def remote_interview(client: TestClient, fake_llm: FakeLLMServer) -> dict[str, Any]:
     fake_llm.push(Reply(chunks=["What are ", "you building?"]))
     return start_interview(client)
