@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
@@ -29,18 +28,6 @@ from orbit.jobs import (
 
 S = JobStatus
 LEASE = 30.0
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def st(db_url: str, clock: ManualClock) -> Iterator[SQLStore]:
-    opened = open_store(db_url, clock=clock)
-    yield opened
-    opened.close()
 
 
 def claim_one(st: SQLStore, worker: str = "w1", **kw: object):  # type: ignore[no-untyped-def]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
@@ -27,7 +27,6 @@ from orbit.jobs import (
     ManualClock,
     Outcome,
     SQLStore,
-    open_store,
 )
 from orbit.jobs.states import can_transition
 
@@ -41,18 +40,6 @@ class Placed:
 
     job: Job
     lease: Lease
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def st(db_url: str, clock: ManualClock) -> Iterator[SQLStore]:
-    opened = open_store(db_url, clock=clock)
-    yield opened
-    opened.close()
 
 
 def place(st: SQLStore, status: JobStatus) -> Placed:
