@@ -254,7 +254,7 @@ class Worker:
 
     def _interrupt(self, reason: str, job_id: uuid.UUID) -> None:
         execution = self._running.get(job_id)
-        if execution is not None:
+        if execution is not None and not execution.finished:
             log.info("job %s: interrupt (%s)", job_id, reason)
             execution.interrupt(reason)
 
