@@ -168,6 +168,16 @@ def gated_registry(expected: int) -> tuple[JobRegistry, asyncio.Event]:
         await together()
         raise Fail("bad\x00byte")
 
+    @registry.job("surrogate_result", max_attempts=1)
+    async def surrogate_result(ctx: JobContext) -> dict[str, Any]:
+        await together()
+        return {"text": "half a pair: \ud800"}
+
+    @registry.job("surrogate_error", max_attempts=1)
+    async def surrogate_error(ctx: JobContext) -> None:
+        await together()
+        raise Fail("half a pair: \udc00")
+
     @registry.job("healthy", max_attempts=1)
     async def healthy(ctx: JobContext, n: int = 0) -> dict[str, Any]:
         await together()
@@ -179,11 +189,13 @@ def gated_registry(expected: int) -> tuple[JobRegistry, asyncio.Event]:
 async def test_one_unstorable_result_fails_only_its_own_job(
     client: JobClient, run_worker: Any
 ) -> None:
-    registry, _ = gated_registry(expected=5)
+    registry, _ = gated_registry(expected=7)
     await run_worker(registry, concurrency=8)
     nan = client.enqueue("nan_result")
     nul = client.enqueue("nul_result")
     nul_error = client.enqueue("nul_error")
+    surrogate = client.enqueue("surrogate_result")
+    surrogate_error = client.enqueue("surrogate_error")
     healthy = [client.enqueue("healthy", {"n": i}) for i in range(2)]
     for job in healthy:
         done = await finished(client, job.id)
@@ -197,6 +209,12 @@ async def test_one_unstorable_result_fails_only_its_own_job(
     assert bad_nul.error is not None and "NUL" in bad_nul.error
     failed = await finished(client, nul_error.id)
     assert failed.status is S.FAILED and failed.error == "bad\ufffdbyte"
+    # PostgreSQL refuses a lone surrogate in jsonb and text; SQLite would keep it.
+    bad_surrogate = await finished(client, surrogate.id)
+    assert bad_surrogate.status is S.FAILED
+    assert bad_surrogate.error is not None and "surrogate" in bad_surrogate.error
+    failed = await finished(client, surrogate_error.id)
+    assert failed.status is S.FAILED and failed.error == "half a pair: \ufffd"
 
 
 async def test_a_batch_the_database_refuses_is_written_one_outcome_at_a_time(

@@ -110,11 +110,15 @@ def insert_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
 def unstorable(exc: BaseException) -> bool:
     """Whether the database refused a write for what it holds, not for being away.
 
-    A data error (a value the column type refuses) or an integrity error fails the same
-    way however often it is tried; anything else (connection lost, database locked,
-    writes refused) may pass on a later try.
+    A data error (a value the column type refuses), an integrity error or a value the
+    driver cannot encode fails the same way however often it is tried; anything else
+    (connection lost, database locked, writes refused) may pass on a later try.
     """
-    return isinstance(exc, sa.exc.DataError | sa.exc.IntegrityError)
+    if isinstance(exc, sa.exc.DataError | sa.exc.IntegrityError):
+        return True
+    # A value the driver cannot even send (UnicodeEncodeError is a ValueError).
+    cause = exc.orig if isinstance(exc, sa.exc.StatementError) else exc
+    return isinstance(cause, ValueError | TypeError)
 
 
 def describe_error(exc: BaseException) -> str:

@@ -3,7 +3,7 @@
 
 Everything an outcome carries is checked here, before it is queued for the database: a
 result the databases cannot store (not JSON, NaN, NUL characters) fails its own job with
-the reason, and error texts lose their NUL characters, so one job's outcome can never
+the reason, and error texts lose what no database stores, so one job's outcome can never
 make a batch of others fail. A handler that cannot even be started (its input does not
 match its signature) fails the attempt at once with that error.
 """
@@ -135,9 +135,10 @@ def completed(execution: Execution, result: Any, now: dt.datetime) -> Outcome | 
 
 def storable(outcome: Outcome | None) -> Outcome | None:
     """``outcome`` with an error text every database stores (no NUL characters)."""
-    if outcome is None or outcome.error is None or "\x00" not in outcome.error:
+    if outcome is None or outcome.error is None:
         return outcome
-    return dataclasses.replace(outcome, error=storable_text(outcome.error))
+    error = storable_text(outcome.error)
+    return outcome if error == outcome.error else dataclasses.replace(outcome, error=error)
 
 
 def outcome_of_exception(execution: Execution, exc: Exception, now: dt.datetime) -> Outcome | None:
