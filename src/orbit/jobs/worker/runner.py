@@ -38,10 +38,11 @@ from orbit.jobs.models import Job, Lease, Outcome
 from orbit.jobs.states import JobStatus
 from orbit.jobs.store import SQLStore
 from orbit.jobs.store.feed import ChangeKind, FeedSignal
-from orbit.jobs.store.outcomes import describe_error, unstorable
+from orbit.jobs.store.outcomes import describe_error
 from orbit.jobs.worker import execution as ex
 from orbit.jobs.worker.context import JobContext, SyncJobContext
 from orbit.jobs.worker.keeper import LeaseKeeper
+from orbit.jobs.worker.outcome_writes import write_outcomes
 from orbit.jobs.worker.periodic import Scheduler
 from orbit.jobs.worker.reaper import Reaper
 from orbit.jobs.worker.registry import JobRegistry
@@ -285,7 +286,7 @@ class Worker:
         while batch:
             outcomes = [o for o, _ in batch if o is not None]
             try:
-                lost, unwritten = await self._write(outcomes)
+                lost, unwritten = await write_outcomes(self.store, outcomes)
             except Exception as exc:
                 lost, unwritten = set(), outcomes
                 log.warning(
@@ -312,42 +313,6 @@ class Worker:
             self._release([f for f in batch if f[1] in expired], expired)
             # Jobs that finished meanwhile join the next try.
             batch = [f for f in batch if f[1] in waiting - expired] + self._take()
-
-    async def _write(self, outcomes: list[Outcome]) -> tuple[set[uuid.UUID], list[Outcome]]:
-        """Store ``outcomes``: the ids whose lease was lost, and those not written yet."""
-        try:
-            return await asyncio.to_thread(self.store.record, outcomes), []
-        except Exception as exc:
-            if not unstorable(exc):
-                raise
-            log.warning(
-                "the database refused a batch of %d outcomes (%s); writing them one by one",
-                len(outcomes),
-                describe_error(exc),
-            )
-        lost: set[uuid.UUID] = set()
-        for index, outcome in enumerate(outcomes):
-            try:
-                lost |= await self._write_one(outcome)
-            except Exception as exc:
-                log.warning("recording an outcome failed: %s", describe_error(exc))
-                return lost, outcomes[index:]
-        return lost, []
-
-    async def _write_one(self, outcome: Outcome) -> set[uuid.UUID]:
-        try:
-            return await asyncio.to_thread(self.store.record, [outcome])
-        except Exception as exc:
-            if not unstorable(exc):
-                raise
-            reason = describe_error(exc)
-        log.warning("job %s: its outcome cannot be stored: %s", outcome.lease.job_id, reason)
-        failure = Outcome(
-            outcome.lease,
-            JobStatus.FAILED,
-            error=f"the job's outcome could not be stored: {reason}",
-        )
-        return await asyncio.to_thread(self.store.record, [failure])
 
     def _release(self, finished: list[_Finished], lost: set[uuid.UUID]) -> None:
         """Free the slots of jobs whose outcome is stored (or given up)."""
