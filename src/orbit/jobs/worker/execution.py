@@ -61,6 +61,11 @@ class Execution:
             self.task.cancel()
 
 
+@functools.lru_cache(maxsize=256)
+def _signature(handler: Callable[..., Any]) -> inspect.Signature:
+    return inspect.signature(handler)
+
+
 def start(execution: Execution, threads: concurrent.futures.Executor) -> asyncio.Future[Any]:
     """Start the handler: on the loop if async, in ``threads`` if sync.
 
@@ -69,7 +74,7 @@ def start(execution: Execution, threads: concurrent.futures.Executor) -> asyncio
     job, definition = execution.job, execution.definition
     # Bound here, not by the call: a sync handler's call happens in a thread, where a
     # mismatch would read like an error of the handler itself.
-    inspect.signature(definition.handler).bind(execution.context, **job.input_data)
+    _signature(definition.handler).bind(execution.context, **job.input_data)
     if definition.is_async:
         coro = definition.handler(execution.context, **job.input_data)
         task: asyncio.Future[Any] = asyncio.ensure_future(coro)
