@@ -13,12 +13,12 @@ import pytest
 import sqlalchemy as sa
 
 from orbit.ai import CallRecord
-from orbit.jobs import JobClient, JobContext, JobFilter, JobRegistry, JobStatus, SQLStore
+from orbit.jobs import Fail, JobClient, JobContext, JobFilter, JobRegistry, JobStatus, SQLStore
 from orbit.jobs.store.schema import jobs
 from orbit.planning.registry import build_registry
 from orbit.planning.schema import ai_calls
 from orbit.planning.services import PlanningServices
-from orbit.planning.tasks.batch import execute_batch
+from orbit.planning.tasks.batch import BatchProgress, execute_batch, summarise
 from tests.conftest import async_wait_until
 from tests.integration.conftest import app_settings
 from tests.integration.test_app_tasks import seed_item, seed_project
@@ -105,3 +105,11 @@ def test_ai_usage_is_recorded_only_under_the_jobs_lease(
     record(call_record())  # a zombie's call: not recorded, and the job is not failed by it
     assert usage_rows(store, ctx.job_id) == 1
     assert store.get(ctx.job_id).status is JobStatus.RUNNING
+
+
+def test_a_batch_whose_every_child_is_gone_fails_saying_so() -> None:
+    gone = uuid.uuid4()
+    progress = BatchProgress([gone])
+    assert progress.update([]) == (100.0, "Task 1/1 executing...") and progress.complete
+    with pytest.raises(Fail, match=f"child job {gone} no longer exists"):
+        summarise([], [gone], ["t1"])
