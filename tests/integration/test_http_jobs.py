@@ -262,7 +262,12 @@ def test_invalid_enqueue_bodies_are_a_422(api: TestClient, body: dict[str, Any])
 
 
 @pytest.mark.parametrize(
-    "raw", ['{"job_type": "echo", "input_data": {"x": NaN}}', '{"job_type": "echo",']
+    "raw",
+    [
+        '{"job_type": "echo", "input_data": {"x": NaN}}',
+        '{"job_type": "echo", "input_data": {"x": "half a pair: \\ud800"}}',
+        '{"job_type": "echo",',
+    ],
 )
 def test_unstorable_or_broken_json_is_a_422(api: TestClient, raw: str) -> None:
     response = api.post("/api/v1/jobs", content=raw, headers={"Content-Type": "application/json"})

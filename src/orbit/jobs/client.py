@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 from orbit.jobs.errors import DuplicateIdempotencyKey
 from orbit.jobs.events import EventHub, Subscription
 from orbit.jobs.log_cursor import LogRead, ProjectSnapshot
-from orbit.jobs.models import JSON, Job, JobEvent, JobFilter, JobPage, JobSpec
+from orbit.jobs.models import JSON, Job, JobEvent, JobFilter, JobPage, JobSpec, Lease
 from orbit.jobs.states import TERMINAL, JobStatus
 from orbit.jobs.store import SQLStore
 from orbit.jobs.store.feed import Change, ChangeKind
@@ -68,15 +68,25 @@ class JobClient:
         spec = JobSpec(job_type, input_data or {}, **options)  # type: ignore[arg-type]
         return self.enqueue_spec(spec)
 
-    def enqueue_spec(self, spec: JobSpec) -> Job:
-        """Enqueue a prepared ``JobSpec``; a taken ``idempotency_key`` returns its job."""
+    def enqueue_spec(self, spec: JobSpec, under: Lease | None = None) -> Job:
+        """Enqueue a prepared ``JobSpec``; a taken ``idempotency_key`` returns its job.
+
+        ``under``: the lease of the job enqueueing it (``ctx.enqueue_child``); the enqueue
+        is guarded by it and raises ``LeaseLost`` once that lease is gone.
+        """
         spec = self._with_defaults(spec)
+
+        def insert() -> Job:
+            if under is None:
+                return self.store.enqueue(spec)
+            return self.store.enqueue_under(under, spec)
+
         try:
-            return self.store.enqueue(spec)
+            return insert()
         except DuplicateIdempotencyKey:
             existing = self.find(spec.idempotency_key or "")
             if existing is None:  # deleted between the insert and this read: try again
-                return self.store.enqueue(spec)
+                return insert()
             return existing
 
     def enqueue_many(self, specs: Sequence[JobSpec]) -> list[uuid.UUID]:
@@ -147,9 +157,12 @@ class JobClient:
 
     # -- steering -----------------------------------------------------------------------
 
-    def cancel(self, job_id: uuid.UUID) -> Job:
-        """Cancel a pending job, or ask a running one to stop."""
-        return self.store.cancel(job_id)
+    def cancel(self, job_id: uuid.UUID, under: Lease | None = None) -> Job:
+        """Cancel a pending job, or ask a running one to stop.
+
+        ``under``: the lease of the job cancelling it (``ctx.cancel``), as for enqueues.
+        """
+        return self.store.cancel(job_id, under)
 
     def retry(self, job_id: uuid.UUID) -> Job:
         """Run a failed or cancelled job again."""

@@ -39,7 +39,6 @@ from orbit.jobs.http.inputs import (
     InputModel,
     NulFreeText,
     StorableDatetime,
-    check_json_value,
 )
 from orbit.jobs.http.problems import (
     PROBLEM_MEDIA_TYPE,
@@ -58,6 +57,7 @@ from orbit.jobs.http.security import (
 )
 from orbit.jobs.http.streams import StreamOptions
 from orbit.jobs.http.tokens import StreamTokens
+from orbit.jobs.storable import check_json_value
 
 __all__ = [
     "INT64_MAX",

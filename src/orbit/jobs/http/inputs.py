@@ -22,32 +22,15 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
-import math
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, field_validator
 
+from orbit.jobs.storable import check_json_value
+
 INT64_MAX = 2**63 - 1
-MAX_JSON_DEPTH = 64
 DATETIME_MIN = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
 DATETIME_MAX = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)
-
-
-def check_json_value(value: Any, depth: int = 0) -> None:
-    """Reject what the databases cannot store as JSON: NaN/Infinity, NUL characters, deep nests."""
-    if depth > MAX_JSON_DEPTH:
-        raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError("NaN and Infinity are not valid JSON numbers")
-    if isinstance(value, str) and "\x00" in value:
-        raise ValueError("strings must not contain NUL characters")
-    if isinstance(value, dict):
-        for key, item in value.items():
-            check_json_value(key, depth + 1)
-            check_json_value(item, depth + 1)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            check_json_value(item, depth + 1)
 
 
 def check_no_nul(value: str) -> str:

@@ -2,7 +2,8 @@
 
 Each statement is built once with bound parameters and guarded by the lease token, so a
 write costs one execution and no statement construction. PostgreSQL replaces them with
-single-statement versions (see ``postgres.py``).
+single-statement versions (see ``postgres.py``). ``unstorable`` and ``describe_error``
+tell the worker's flusher how a failed write failed.
 """
 
 from __future__ import annotations
@@ -104,3 +105,29 @@ def insert_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Append event rows (no-op when empty)."""
     if rows:
         conn.execute(sa.insert(job_events), rows)
+
+
+def unstorable(exc: BaseException) -> bool:
+    """Whether the database refused a write for what it holds, not for being away.
+
+    A data error (a value the column type refuses), an integrity error or a value the
+    driver cannot encode fails the same way however often it is tried; anything else
+    (connection lost, database locked, writes refused) may pass on a later try.
+    """
+    if isinstance(exc, sa.exc.DataError | sa.exc.IntegrityError):
+        return True
+    # A value the driver cannot even send (UnicodeEncodeError is a ValueError).
+    cause = exc.orig if isinstance(exc, sa.exc.StatementError) else exc
+    return isinstance(cause, ValueError | TypeError)
+
+
+def describe_error(exc: BaseException) -> str:
+    """A database error in one line, without its statement and bound parameters.
+
+    SQLAlchemy's message carries every parameter of the statement: for a batch of
+    outcomes, every job's full result. Logs and job errors get the driver's reason only.
+    """
+    if isinstance(exc, sa.exc.StatementError) and exc.orig is not None:
+        reason = str(exc.orig).strip().splitlines()
+        return f"{type(exc.orig).__name__}: {reason[0] if reason else ''}".rstrip(": ")
+    return f"{type(exc).__name__}: {exc}"

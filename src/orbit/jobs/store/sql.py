@@ -34,7 +34,8 @@ from orbit.jobs.states import RETRYABLE, TERMINAL, JobStatus
 from orbit.jobs.store.bulk import BulkWrites
 from orbit.jobs.store.dialect import Dialect, read_only
 from orbit.jobs.store.feed import ChangeFeed
-from orbit.jobs.store.guards import IS_PENDING, IS_RUNNING, held_any
+from orbit.jobs.store.guarded import GuardedWrites
+from orbit.jobs.store.guards import IS_PENDING, IS_RUNNING, check_lease, held_any
 from orbit.jobs.store.outcomes import BUMP
 from orbit.jobs.store.reads import StoreReads
 from orbit.jobs.store.reclaim import ReclaimReport, reclaim_statements
@@ -52,7 +53,7 @@ _NEXT_VERSION = jobs.c.version + 1
 DEFAULT_MAX_ATTEMPTS = 3
 
 
-class SQLStore(BulkWrites, StoreReads):
+class SQLStore(BulkWrites, GuardedWrites, StoreReads):
     """Jobs persisted in a SQL database; the one owner of every job transition."""
 
     def __init__(self, engine: Engine, dialect: Dialect, clock: Clock | None = None) -> None:
@@ -284,8 +285,11 @@ class SQLStore(BulkWrites, StoreReads):
 
     # -- client side: cancel, retry, delete -------------------------------------------------
 
-    def cancel(self, job_id: uuid.UUID) -> Job:
-        """Cancel a pending job at once; ask a running one to stop. Idempotent while running."""
+    def cancel(self, job_id: uuid.UUID, lease: Lease | None = None) -> Job:
+        """Cancel a pending job at once; ask a running one to stop. Idempotent while running.
+
+        ``lease``: a worker's (a parent cancelling its child); ``LeaseLost`` once it is gone.
+        """
         now = self.clock.now()
         was_pending = jobs.c.status == _S.PENDING.value
         stmt = (
@@ -304,6 +308,8 @@ class SQLStore(BulkWrites, StoreReads):
             .returning(*JOB_COLUMNS)
         )
         with self._write() as conn:
+            if lease is not None:
+                check_lease(conn, lease)
             row = conn.execute(stmt).one_or_none()
             if row is not None:
                 job = to_job(row)

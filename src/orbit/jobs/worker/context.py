@@ -4,7 +4,9 @@ Async handlers get ``JobContext`` (``await ctx.progress(...)``); sync handlers, 
 in threads, get ``SyncJobContext`` (``ctx.progress(...)``). Both see ``ctx.cancelled``
 within a second of a client's cancel request; ``raise_if_cancelled()`` ends the job
 ``cancelled``. Every write presents the lease: after the lease is lost, writes raise
-``LeaseLost`` and the worker drops the result.
+``LeaseLost`` and the worker drops the result. That includes writes about other jobs
+(``enqueue_child``, ``cancel``) and the application's own rows written through
+``guarded(write)``.
 
 Steps make multi-step handlers resumable: ``step(name, write)`` runs ``write(conn)`` and
 records that the step is done in one transaction; after a crash the retried attempt gets
@@ -17,7 +19,7 @@ import asyncio
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.engine import Connection
 
@@ -28,6 +30,7 @@ from orbit.jobs.models import JSON, Job, JobFilter, JobSpec, Lease
 from orbit.jobs.store import SQLStore
 
 _MISSING: Any = object()
+T = TypeVar("T")
 
 
 class _BaseContext:
@@ -104,7 +107,8 @@ class _BaseContext:
             idempotency_key=f"{self.job.id}:{key}",  # a re-run parent finds its children
             **options,
         )
-        return self._client.enqueue_spec(spec)  # the one door: defaults and idempotency
+        # The one door (defaults, idempotency), guarded by this job's lease.
+        return self._client.enqueue_spec(spec, under=self.lease)
 
     def _get(self, job_id: uuid.UUID) -> Job:
         return self._client.get(job_id)
@@ -120,7 +124,15 @@ class _BaseContext:
             cursor = page.next_cursor
 
     def _cancel_job(self, job_id: uuid.UUID) -> Job:
-        return self._client.cancel(job_id)
+        return self._client.cancel(job_id, under=self.lease)
+
+    def guarded_blocking(self, write: Callable[[Connection], T]) -> T:
+        """``guarded`` that blocks the calling thread, whichever the context.
+
+        For callbacks that run outside the handler's own flow (a provider's usage
+        recorder, say); on the event loop, prefer ``await ctx.guarded(write)``.
+        """
+        return self._store.guarded(self.lease, write)
 
 
 class JobContext(_BaseContext):
@@ -142,6 +154,17 @@ class JobContext(_BaseContext):
     async def step(self, name: str, write: Callable[[Connection], JSON]) -> JSON:
         """Run ``write(conn)`` once per job, committed together with its checkpoint."""
         return await asyncio.to_thread(self._step, name, write)
+
+    async def guarded(self, write: Callable[[Connection], T]) -> T:
+        """Run ``write(conn)`` in a transaction that still holds this job's lease.
+
+        For the application's rows about this job; raises ``LeaseLost`` (nothing written)
+        once the lease is gone. Unlike ``step``, nothing is checkpointed.
+
+        Example:
+            >>> await ctx.guarded(lambda conn: conn.execute(sa.insert(usage), row))
+        """
+        return await asyncio.to_thread(self.guarded_blocking, write)
 
     async def enqueue_child(
         self, job_type: str, input_data: Mapping[str, JSON], key: str, **options: Any
@@ -191,6 +214,10 @@ class SyncJobContext(_BaseContext):
     def step(self, name: str, write: Callable[[Connection], JSON]) -> JSON:
         """Run ``write(conn)`` once per job, committed together with its checkpoint."""
         return self._step(name, write)
+
+    def guarded(self, write: Callable[[Connection], T]) -> T:
+        """Run ``write(conn)`` in a transaction that still holds this job's lease."""
+        return self.guarded_blocking(write)
 
     def enqueue_child(
         self, job_type: str, input_data: Mapping[str, JSON], key: str, **options: Any

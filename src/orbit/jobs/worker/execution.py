@@ -1,5 +1,11 @@
 """One run of one handler: invoking it, interrupting it, and turning how it ended into an
 ``Outcome`` for the store.
+
+Everything an outcome carries is checked here, before it is queued for the database: a
+result the databases cannot store (not JSON, NaN, NUL characters) fails its own job with
+the reason, and error texts lose what no database stores, so one job's outcome can never
+make a batch of others fail. A handler that cannot even be started (its input does not
+match its signature) fails the attempt at once with that error.
 """
 
 from __future__ import annotations
@@ -9,6 +15,7 @@ import concurrent.futures
 import dataclasses
 import datetime as dt
 import functools
+import inspect
 import json
 import logging
 from collections.abc import Callable
@@ -17,6 +24,7 @@ from typing import Any
 from orbit.jobs.errors import Cancelled, Fail, LeaseLost, Retry
 from orbit.jobs.models import Job, Outcome
 from orbit.jobs.states import JobStatus
+from orbit.jobs.storable import check_json_value, storable_text
 from orbit.jobs.worker.context import JobContext, SyncJobContext
 from orbit.jobs.worker.registry import JobDefinition
 
@@ -53,9 +61,20 @@ class Execution:
             self.task.cancel()
 
 
+@functools.lru_cache(maxsize=256)
+def _signature(handler: Callable[..., Any]) -> inspect.Signature:
+    return inspect.signature(handler)
+
+
 def start(execution: Execution, threads: concurrent.futures.Executor) -> asyncio.Future[Any]:
-    """Start the handler: on the loop if async, in ``threads`` if sync."""
+    """Start the handler: on the loop if async, in ``threads`` if sync.
+
+    Raises ``TypeError`` when the job's input does not fit the handler's signature.
+    """
     job, definition = execution.job, execution.definition
+    # Bound here, not by the call: a sync handler's call happens in a thread, where a
+    # mismatch would read like an error of the handler itself.
+    _signature(definition.handler).bind(execution.context, **job.input_data)
     if definition.is_async:
         coro = definition.handler(execution.context, **job.input_data)
         task: asyncio.Future[Any] = asyncio.ensure_future(coro)
@@ -103,18 +122,28 @@ def failure(
 
 
 def completed(execution: Execution, result: Any, now: dt.datetime) -> Outcome | None:
-    """A handler that returned: record its result (it must be JSON)."""
+    """A handler that returned: record its result (it must be JSON both databases store)."""
     if execution.reason == "lost":
         return None
+    lease = execution.job.lease
     try:
         json.dumps(result)
     except (TypeError, ValueError) as exc:
-        return Outcome(
-            execution.job.lease,
-            _S.FAILED,
-            error=f"handler returned a result that is not JSON: {exc}",
-        )
-    return Outcome(execution.job.lease, _S.COMPLETED, result=result)
+        return Outcome(lease, _S.FAILED, error=f"handler returned a result that is not JSON: {exc}")
+    try:
+        check_json_value(result)
+    except ValueError as exc:
+        error = f"handler returned a result that cannot be stored: {exc}"
+        return Outcome(lease, _S.FAILED, error=error)
+    return Outcome(lease, _S.COMPLETED, result=result)
+
+
+def storable(outcome: Outcome | None) -> Outcome | None:
+    """``outcome`` with an error text every database stores (no NUL characters)."""
+    if outcome is None or outcome.error is None:
+        return outcome
+    error = storable_text(outcome.error)
+    return outcome if error == outcome.error else dataclasses.replace(outcome, error=error)
 
 
 def outcome_of_exception(execution: Execution, exc: Exception, now: dt.datetime) -> Outcome | None:
@@ -138,7 +167,18 @@ async def run(
     execution: Execution, threads: concurrent.futures.Executor, now: Callable[[], dt.datetime]
 ) -> Outcome | None:
     """Run the handler to its end and say how it ended; ``now`` reads the clock."""
-    task = start(execution, threads)
+    return storable(await _run(execution, threads, now))
+
+
+async def _run(
+    execution: Execution, threads: concurrent.futures.Executor, now: Callable[[], dt.datetime]
+) -> Outcome | None:
+    try:
+        task = start(execution, threads)
+    except Exception as exc:  # nothing ran: no reason to wait for the lease to expire
+        execution.finished = True
+        log.warning("job %s (%s): cannot start: %s", execution.job.id, execution.job.job_type, exc)
+        return failure(execution, f"cannot start the handler: {error_text(exc)}", now())
     try:
         result = await task
     except asyncio.CancelledError:

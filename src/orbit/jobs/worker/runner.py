@@ -7,6 +7,13 @@ plus this process's own commits) rather than polling. Outcomes are queued and
 written in batches by a single flusher, so a burst of short jobs costs one transaction
 per batch, not per job; a slot is freed only once its outcome is durable.
 
+A finished job keeps its lease until then: the lease keeper heartbeats every job this
+worker holds, finished or not, and the flusher retries a failed write for as long as the
+lease is known to hold (``LeaseKeeper.held_until``). Only then is the outcome given up:
+the reaper puts the job back. When the database refuses a batch for what one outcome
+holds, the batch is written one outcome at a time and only that job fails, with the
+database's reason.
+
 Example:
     >>> worker = Worker(store, registry, WorkerConfig(concurrency=4))
     >>> asyncio.run(worker.run())          # until worker.stop() or SIGTERM
@@ -18,6 +25,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import dataclasses
+import datetime as dt
 import logging
 import os
 import signal
@@ -30,16 +38,22 @@ from orbit.jobs.models import Job, Lease, Outcome
 from orbit.jobs.states import JobStatus
 from orbit.jobs.store import SQLStore
 from orbit.jobs.store.feed import ChangeKind, FeedSignal
+from orbit.jobs.store.outcomes import describe_error
 from orbit.jobs.worker import execution as ex
 from orbit.jobs.worker.context import JobContext, SyncJobContext
 from orbit.jobs.worker.keeper import LeaseKeeper
+from orbit.jobs.worker.outcome_writes import write_outcomes
 from orbit.jobs.worker.periodic import Scheduler
 from orbit.jobs.worker.reaper import Reaper
 from orbit.jobs.worker.registry import JobRegistry
 
 log = logging.getLogger("orbit.jobs.worker")
 
-FLUSH_RETRY_SECONDS = (0.1, 0.5, 1.0, 2.0, 5.0)
+FLUSH_RETRY_SECONDS = (0.1, 0.5, 1.0, 2.0)
+"""Pauses between tries of a failed outcome write (the last repeats; never longer than
+the heartbeat interval, so a write lands soon after the database is back)."""
+
+_Finished = tuple[Outcome | None, uuid.UUID]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,7 +94,8 @@ class Worker:
         self.config = config or WorkerConfig()
         self.worker_id = worker_id or default_worker_id()
         self._running: dict[uuid.UUID, ex.Execution] = {}
-        self._outcomes: list[tuple[Outcome | None, uuid.UUID]] = []
+        self._outcomes: list[_Finished] = []
+        self._keeper: LeaseKeeper | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = asyncio.Event()
@@ -128,6 +143,7 @@ class Worker:
             heartbeat_seconds=config.heartbeat_seconds,
             tick_seconds=config.cancel_poll_seconds,
         )
+        self._keeper = keeper
         reaper = Reaper(
             self.store,
             interval_seconds=config.reap_seconds,
@@ -219,17 +235,27 @@ class Worker:
         except Exception:  # a bug in the worker itself: let the lease expire and reclaim
             log.exception("job %s: worker error", execution.job.id)
             outcome = None
+            execution.finished = True
         if outcome is None:
             log.warning("job %s: lease lost; result dropped", execution.job.id)
         self._outcomes.append((outcome, execution.job.id))
         self._outcome_ready.set()
 
     def _leases(self) -> list[Lease]:
-        return [e.job.lease for e in list(self._running.values()) if not e.finished]
+        # Finished jobs too: a job keeps its lease until its outcome is stored.
+        return [e.job.lease for e in list(self._running.values())]
+
+    def _lease_expiry(self, job_id: uuid.UUID) -> dt.datetime | None:
+        """Until when this worker knows ``job_id``'s lease holds (``None``: it does not)."""
+        held = self._keeper.held_until.get(job_id) if self._keeper is not None else None
+        execution = self._running.get(job_id)
+        claimed = execution.job.lease_expires_at if execution is not None else None
+        candidates = [t for t in (held, claimed) if t is not None]
+        return max(candidates) if candidates else None
 
     def _interrupt(self, reason: str, job_id: uuid.UUID) -> None:
         execution = self._running.get(job_id)
-        if execution is not None:
+        if execution is not None and not execution.finished:
             log.info("job %s: interrupt (%s)", job_id, reason)
             execution.interrupt(reason)
 
@@ -250,32 +276,56 @@ class Worker:
             self._outcome_ready.clear()
             await self._flush()
 
-    async def _flush(self) -> None:
+    def _take(self) -> list[_Finished]:
         batch, self._outcomes = self._outcomes, []
-        outcomes = [o for o, _ in batch if o is not None]
-        for attempt, pause in enumerate((0.0, *FLUSH_RETRY_SECONDS)):
-            await asyncio.sleep(pause)
+        return batch
+
+    async def _flush(self) -> None:
+        batch = self._take()
+        tries = 0
+        while batch:
+            outcomes = [o for o, _ in batch if o is not None]
             try:
-                lost = await asyncio.to_thread(self.store.record, outcomes)
-                break
-            except Exception:
+                lost, unwritten = await write_outcomes(self.store, outcomes)
+            except Exception as exc:
+                lost, unwritten = set(), outcomes
                 log.warning(
-                    "recording %d outcomes failed (try %d)",
+                    "recording %d outcomes failed (try %d): %s",
                     len(outcomes),
-                    attempt + 1,
-                    exc_info=True,
+                    tries + 1,
+                    describe_error(exc),
                 )
-        else:
-            lost = {o.lease.job_id for o in outcomes}  # reclaimed after lease expiry
-        for outcome in outcomes:
-            verb = _VERBS[outcome.status]
-            if outcome.lease.job_id in lost:
-                log.warning("job %s: lease lost; %s rejected", outcome.lease.job_id, verb)
-            else:
-                log.debug("job %s: %s", outcome.lease.job_id, verb)
-        for _, job_id in batch:
+            waiting = {o.lease.job_id for o in unwritten}
+            self._release([f for f in batch if f[0] is None or f[1] not in waiting], lost)
+            if not unwritten:
+                return
+            pause = FLUSH_RETRY_SECONDS[min(tries, len(FLUSH_RETRY_SECONDS) - 1)]
+            await asyncio.sleep(min(pause, self.config.heartbeat_seconds))
+            tries += 1
+            now = self.store.clock.now()
+            expired = {
+                job_id
+                for job_id in waiting
+                if (until := self._lease_expiry(job_id)) is None or until <= now
+            }
+            for job_id in expired:
+                log.warning("job %s: lease expired before its outcome was stored", job_id)
+            self._release([f for f in batch if f[1] in expired], expired)
+            # Jobs that finished meanwhile join the next try.
+            batch = [f for f in batch if f[1] in waiting - expired] + self._take()
+
+    def _release(self, finished: list[_Finished], lost: set[uuid.UUID]) -> None:
+        """Free the slots of jobs whose outcome is stored (or given up)."""
+        for outcome, job_id in finished:
+            if outcome is not None:
+                verb = _VERBS[outcome.status]
+                if job_id in lost:
+                    log.warning("job %s: lease lost; %s rejected", job_id, verb)
+                else:
+                    log.debug("job %s: %s", job_id, verb)
             self._running.pop(job_id, None)
-        self._slot_freed.set()
+        if finished:
+            self._slot_freed.set()
 
     async def _drain(self) -> None:
         grace = self.config.shutdown_grace_seconds

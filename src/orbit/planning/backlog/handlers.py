@@ -131,7 +131,7 @@ class BacklogGeneration:
     def __init__(self, ctx: JobContext, services: PlanningServices) -> None:
         self.ctx = ctx
         self.services = services
-        self.ai = services.ai_for(ctx.job_id)
+        self.ai = services.ai_for(ctx)
 
     async def read(self, load: Callable[..., T], *args: Any) -> T:
         """Run ``load(services, *args)`` off the loop; a vanished row fails the job."""

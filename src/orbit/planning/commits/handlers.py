@@ -107,7 +107,7 @@ async def generate_commit(
         source = await asyncio.to_thread(load)
         await ctx.progress(30, "Generating commit message...")
         prompt = render_prompt("commit.message", **source["prompt"])
-        message = await services.ai_for(ctx.job_id).structured(prompt, CommitMessage)
+        message = await services.ai_for(ctx).structured(prompt, CommitMessage)
         await ctx.progress(80, "Saving commit...")
         write = functools.partial(save_commit, source=source, message=message, job_id=ctx.job_id)
         saved = await ctx.step(SAVE_STEP, write)

@@ -67,9 +67,7 @@ async def answer_message(
     with missing_as_failure():
         context = await asyncio.to_thread(read_context, services, interview_id)
     await ctx.progress(25, "Calling AI model...")
-    reply = await stream_reply(
-        ctx, services.ai_for(ctx.job_id), next_question_prompt(context, message)
-    )
+    reply = await stream_reply(ctx, services.ai_for(ctx), next_question_prompt(context, message))
     if not reply.strip():
         raise Fail("AI returned an empty reply")
     await ctx.progress(75, "Saving response to database...")

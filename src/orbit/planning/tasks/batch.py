@@ -4,6 +4,11 @@ The parent checkpoints which tasks it will run, enqueues one ``task_execution`` 
 task (idempotent: a re-run parent finds the same children) and follows them, reporting
 "Task i/n executing..." with the mean of the children's progress. Cancelling the parent
 cancels the children that have not finished.
+
+A child that no longer exists (deleted, or pruned by retention before the parent read its
+outcome) counts as lost: finished, and failed in the summary, so the parent never waits
+for it. Each attempt of the parent also has a timeout (``BATCH_TIMEOUT_SECONDS``); a
+retried parent finds its children again and follows them on.
 """
 
 from __future__ import annotations
@@ -34,6 +39,15 @@ FOLLOW_RECHECK_SECONDS = 1.0
 """Longest sleep between looks at the children and at the parent's cancel flag (the
 worker sets the flag after its own check, so a wake-up may come before it)."""
 PLAN_STEP = "plan"
+BATCH_TIMEOUT_SECONDS = 3600.0
+"""How long one attempt of a batch may follow its children (each child has its own)."""
+LOST = "lost"
+"""The status a summary gives a child that no longer exists."""
+
+
+def lost_error(child_id: uuid.UUID) -> str:
+    """The summary's error for a child that no longer exists."""
+    return f"child job {child_id} no longer exists (deleted or pruned before its outcome was read)"
 
 
 @dataclasses.dataclass
@@ -51,8 +65,9 @@ class BatchProgress:
         done = 0
         for child_id in self.child_ids:
             child = by_id.get(child_id)
-            seen = 0.0
-            if child is not None:
+            if child is None:  # gone: lost, it will never finish now
+                seen, done = 100.0, done + 1
+            else:
                 seen = 100.0 if child.finished else child.progress_percent or 0.0
                 done += child.finished
             self.best[child_id] = max(self.best.get(child_id, 0.0), seen)
@@ -119,22 +134,36 @@ async def cancel_children(ctx: JobContext) -> None:
             log.debug("child %s finished before it could be cancelled", child.id)
 
 
-def summarise(children: list[Job], child_ids: list[uuid.UUID]) -> dict[str, Any]:
-    """The batch's result; ``Fail`` when every child failed."""
+def execution_entry(child_id: uuid.UUID, child: Job | None, task_id: str | None) -> dict[str, Any]:
+    """One child's line in the batch's result (``child`` is ``None`` when it is gone)."""
+    if child is None:
+        return {
+            "task_id": task_id,
+            "job_id": str(child_id),
+            "status": LOST,
+            "execution_id": None,
+            "error": lost_error(child_id),
+        }
+    result = child.result if isinstance(child.result, dict) else {}
+    return {
+        "task_id": child.input_data.get("task_id"),
+        "job_id": str(child.id),
+        "status": child.status.value,
+        "execution_id": result.get("execution_id"),
+        "error": child.error,
+    }
+
+
+def summarise(
+    children: list[Job], child_ids: list[uuid.UUID], task_ids: Sequence[str] = ()
+) -> dict[str, Any]:
+    """The batch's result; ``Fail`` when every child failed (or was lost).
+
+    ``task_ids`` (in the order of ``child_ids``) names the task of a child that is gone.
+    """
     by_id = {child.id: child for child in children}
-    executions = []
-    for child_id in child_ids:
-        child = by_id[child_id]
-        result = child.result if isinstance(child.result, dict) else {}
-        executions.append(
-            {
-                "task_id": child.input_data.get("task_id"),
-                "job_id": str(child.id),
-                "status": child.status.value,
-                "execution_id": result.get("execution_id"),
-                "error": child.error,
-            }
-        )
+    tasks = dict(zip(child_ids, task_ids, strict=False))
+    executions = [execution_entry(c, by_id.get(c), tasks.get(c)) for c in child_ids]
     executed = sum(1 for e in executions if e["status"] == JobStatus.COMPLETED.value)
     failed = len(executions) - executed
     if executed == 0:
@@ -157,6 +186,6 @@ async def execute_batch(ctx: JobContext, project_id: str) -> dict[str, Any]:
     except (asyncio.CancelledError, Cancelled):
         await cancel_children(ctx)
         raise
-    summary = summarise(children, child_ids)
+    summary = summarise(children, child_ids, task_ids)
     await ctx.progress(100, f"Batch complete: {summary['executed']}/{total} tasks executed")
     return summary

@@ -24,7 +24,7 @@ from orbit.planning.records import one_or_none, parse_id, reading, utcnow
 from orbit.planning.schema import KINDS, backlog_items, projects
 from orbit.planning.services import PlanningServices
 from orbit.planning.tasks import data as task_data
-from orbit.planning.tasks.batch import execute_batch
+from orbit.planning.tasks.batch import BATCH_TIMEOUT_SECONDS, execute_batch
 
 SAVE_STEP = "save"
 ACTIVATION_JOB_TYPES = {kind: f"{kind}_activation" for kind in KINDS}
@@ -92,7 +92,7 @@ async def activate_item(ctx: JobContext, services: PlanningServices, item_id: st
             parent=brief(subject["parent"]),
             context=subject["project"].get("description") or "",
         )
-        details = await services.ai_for(ctx.job_id).structured(prompt, ActivationDetails)
+        details = await services.ai_for(ctx).structured(prompt, ActivationDetails)
         await ctx.progress(90, "Saving details...")
         write = functools.partial(
             save_activation, item_id=item_uuid, details=details, job_id=ctx.job_id
@@ -134,11 +134,11 @@ def task_brief(item: dict[str, Any]) -> dict[str, Any]:
 
 
 async def run_execution(
-    services: PlanningServices, job_id: uuid.UUID, subject: dict[str, Any]
+    services: PlanningServices, ctx: JobContext, subject: dict[str, Any]
 ) -> dict[str, Any]:
     """Ask the AI to carry out the task: output, model, tokens (all calls) and summary."""
     provider = services.provider
-    tally = CallTally(services.recorder(job_id), provider.model)
+    tally = CallTally(services.recorder(ctx), provider.model)
     prompt = render_prompt(
         "execution.run", task=task_brief(subject["item"]), story=brief(subject["parent"])
     )
@@ -165,7 +165,7 @@ async def execute_task(ctx: JobContext, services: PlanningServices, task_id: str
         if reason := task_data.execution_refusal(subject["item"]):
             raise Fail(reason)
         await ctx.progress(30, "Calling AI model...")
-        values = await run_execution(services, ctx.job_id, subject)
+        values = await run_execution(services, ctx, subject)
         await ctx.progress(80, "Saving execution...")
         write = functools.partial(
             save_execution, item_id=item_uuid, values=values, job_id=ctx.job_id
@@ -192,4 +192,6 @@ def register(registry: JobRegistry, services: PlanningServices) -> None:
     for job_type in ACTIVATION_JOB_TYPES.values():
         registry.job(job_type, max_attempts=3, timeout_seconds=600)(activation)
     registry.job("task_execution", max_attempts=3, timeout_seconds=600)(task_execution)
-    registry.job("batch_execution", max_attempts=3)(batch_execution)
+    registry.job("batch_execution", max_attempts=3, timeout_seconds=BATCH_TIMEOUT_SECONDS)(
+        batch_execution
+    )
