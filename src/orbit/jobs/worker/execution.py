@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from orbit.jobs.errors import Cancelled, Fail, LeaseLost, Retry
+from orbit.jobs.errors import Cancelled, ErrorCode, Fail, LeaseLost, Retry
 from orbit.jobs.models import Job, Outcome
 from orbit.jobs.states import JobStatus
 from orbit.jobs.worker.context import JobContext, SyncJobContext
@@ -23,6 +23,7 @@ from orbit.jobs.worker.registry import JobDefinition
 log = logging.getLogger("orbit.jobs.worker")
 
 _S = JobStatus
+_E = ErrorCode
 
 
 @dataclasses.dataclass
@@ -83,23 +84,28 @@ def outcome_after_interrupt(execution: Execution, now: dt.datetime) -> Outcome |
             error="worker stopped before the job finished",
             run_at=now,
             release=True,
+            error_code=_E.WORKER_STOPPED,
         )
     if reason == "timeout":
         timeout = execution.job.timeout_seconds or execution.definition.timeout_seconds
-        return failure(execution, f"timed out after {timeout:g}s", now)
-    return Outcome(lease, _S.CANCELLED, error="cancelled")
+        return failure(execution, f"timed out after {timeout:g}s", now, code=_E.TIMED_OUT)
+    return Outcome(lease, _S.CANCELLED, error="cancelled", error_code=_E.CANCELLED)
 
 
 def failure(
-    execution: Execution, error: str, now: dt.datetime, after: float | None = None
+    execution: Execution,
+    error: str,
+    now: dt.datetime,
+    after: float | None = None,
+    code: str | None = None,
 ) -> Outcome:
     """A failed attempt: retried later when the policy allows, else ``failed``."""
-    job = execution.job
+    job, code = execution.job, code or _E.HANDLER_ERROR
     decision = execution.definition.backoff.decide(job.attempts, job.max_attempts, after)
     if decision.retry:
         run_at = now + dt.timedelta(seconds=decision.delay)
-        return Outcome(job.lease, _S.PENDING, error=error, run_at=run_at)
-    return Outcome(job.lease, _S.FAILED, error=error)
+        return Outcome(job.lease, _S.PENDING, error=error, run_at=run_at, error_code=code)
+    return Outcome(job.lease, _S.FAILED, error=error, error_code=code)
 
 
 def completed(execution: Execution, result: Any, now: dt.datetime) -> Outcome | None:
@@ -113,6 +119,7 @@ def completed(execution: Execution, result: Any, now: dt.datetime) -> Outcome | 
             execution.job.lease,
             _S.FAILED,
             error=f"handler returned a result that is not JSON: {exc}",
+            error_code=_E.INVALID_RESULT,
         )
     return Outcome(execution.job.lease, _S.COMPLETED, result=result)
 
@@ -125,11 +132,11 @@ def outcome_of_exception(execution: Execution, exc: Exception, now: dt.datetime)
     if execution.reason:  # interrupted: whatever it raised on the way out, the reason rules
         return outcome_after_interrupt(execution, now)
     if isinstance(exc, Cancelled):
-        return Outcome(lease, _S.CANCELLED, error="cancelled")
+        return Outcome(lease, _S.CANCELLED, error="cancelled", error_code=_E.CANCELLED)
     if isinstance(exc, Retry):
-        return failure(execution, exc.reason, now, after=exc.after)
+        return failure(execution, exc.reason, now, after=exc.after, code=exc.code)
     if isinstance(exc, Fail):
-        return Outcome(lease, _S.FAILED, error=exc.message)
+        return Outcome(lease, _S.FAILED, error=exc.message, error_code=exc.code or _E.HANDLER_ERROR)
     log.info("job %s (%s) raised %r", execution.job.id, execution.job.job_type, exc)
     return failure(execution, error_text(exc), now)
 
