@@ -93,6 +93,7 @@ def test_the_engine_codes_are_the_documented_strings() -> None:
         "worker_stopped",
         "cancelled",
         "invalid_result",
+        "invalid_input",
     }
 
 

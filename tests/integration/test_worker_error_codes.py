@@ -18,6 +18,7 @@ from orbit.jobs import (
     JobStatus,
     Retry,
     SQLStore,
+    SyncJobContext,
     Worker,
     WorkerConfig,
 )
@@ -45,6 +46,10 @@ def make_registry() -> JobRegistry:
     @registry.job("fails_plainly")
     async def fails_plainly(ctx: JobContext) -> None:
         raise Fail("no answers yet")
+
+    @registry.job("sync_takes_a_name")
+    def sync_takes_a_name(ctx: SyncJobContext, name: str) -> str:
+        return name
 
     @registry.job("sleeps", timeout_seconds=0.2)
     async def sleeps(ctx: JobContext) -> None:
@@ -135,3 +140,13 @@ async def test_a_job_handed_back_at_shutdown_is_pending_with_worker_stopped(
     await asyncio.wait_for(task, 10)
     back = client.get(job.id)
     assert (back.status, back.error_code) == (S.PENDING, "worker_stopped")
+
+
+@pytest.mark.parametrize("job_type", ["fails_plainly", "sync_takes_a_name"])
+async def test_input_that_does_not_fit_the_handler_fails_at_once_as_invalid_input(
+    client: JobClient, worker: Worker, job_type: str
+) -> None:
+    job = client.enqueue(job_type, {"surname": "Lovelace"}, max_attempts=3)
+    done = await client.wait(job.id, timeout=10)
+    assert (done.status, done.error_code, done.attempts) == (S.FAILED, "invalid_input", 1)
+    assert "does not fit the" in (done.error or "")

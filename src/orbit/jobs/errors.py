@@ -47,6 +47,8 @@ class ErrorCode(enum.StrEnum):
     """The job was cancelled (before it ran, or its handler stopped on request)."""
     INVALID_RESULT = "invalid_result"
     """The handler returned a result that is not JSON."""
+    INVALID_INPUT = "invalid_input"
+    """The job's ``input_data`` does not fit the handler's signature (no retry)."""
 
 
 def checked_code(code: str | None) -> str | None:

@@ -24,9 +24,10 @@ ERROR_CODE_DESCRIPTION = """Why the job failed (or its last attempt did), for ma
 
 Set by the engine: `handler_error` (the handler raised), `timed_out`, `worker_lost` (its \
 worker stopped heartbeating), `worker_stopped` (handed back at shutdown, still pending), \
-`cancelled`, `invalid_result` (not JSON). Set by Orbit's AI jobs: `ai_invalid_output`, \
-`ai_output_truncated`, `ai_auth`, `ai_bad_request`, `ai_rate_limited`, `ai_unavailable`, \
-`ai_timeout`, `ai_config`, `ai_prompt`, `ai_error`, `not_found`, `invalid_input`. Other \
+`cancelled`, `invalid_result` (not JSON), `invalid_input` (it does not fit the handler). \
+Set by Orbit's AI jobs: `ai_invalid_output`, `ai_output_truncated`, `ai_auth`, \
+`ai_bad_request`, `ai_rate_limited`, `ai_unavailable`, `ai_timeout`, `ai_config`, \
+`ai_prompt`, `ai_error`, `not_found`, `invalid_input`. Other \
 handlers may bring their own snake_case codes (at most 64 characters)."""
 
 

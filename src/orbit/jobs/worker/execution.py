@@ -9,6 +9,7 @@ import concurrent.futures
 import dataclasses
 import datetime as dt
 import functools
+import inspect
 import json
 import logging
 from collections.abc import Callable
@@ -65,6 +66,26 @@ def start(execution: Execution, threads: concurrent.futures.Executor) -> asyncio
         task = asyncio.get_running_loop().run_in_executor(threads, call)
     execution.task = task
     return task
+
+
+@functools.cache
+def _signature(handler: Callable[..., Any]) -> inspect.Signature:
+    return inspect.signature(handler)
+
+
+def input_misfit(execution: Execution) -> Outcome | None:
+    """A ``failed`` outcome when the job's input cannot be passed to its handler, else None.
+
+    Checked before the call: an async handler's call would raise outside its task, and a
+    sync one's in its thread, where it would pass for a handler error and be retried.
+    """
+    job = execution.job
+    try:
+        _signature(execution.definition.handler).bind(execution.context, **job.input_data)
+    except TypeError as exc:
+        error = f"input_data does not fit the {job.job_type} handler: {exc}"
+        return Outcome(job.lease, _S.FAILED, error=error, error_code=_E.INVALID_INPUT)
+    return None
 
 
 def error_text(exc: BaseException) -> str:
@@ -145,6 +166,10 @@ async def run(
     execution: Execution, threads: concurrent.futures.Executor, now: Callable[[], dt.datetime]
 ) -> Outcome | None:
     """Run the handler to its end and say how it ended; ``now`` reads the clock."""
+    misfit = input_misfit(execution)
+    if misfit is not None:
+        execution.finished = True
+        return misfit
     task = start(execution, threads)
     try:
         result = await task
