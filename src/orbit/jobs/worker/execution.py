@@ -76,8 +76,9 @@ def _signature(handler: Callable[..., Any]) -> inspect.Signature:
 def input_misfit(execution: Execution) -> Outcome | None:
     """A ``failed`` outcome when the job's input cannot be passed to its handler, else None.
 
-    Checked before the call: an async handler's call would raise outside its task, and a
-    sync one's in its thread, where it would pass for a handler error and be retried.
+    Asked only after a ``TypeError`` (the hot path binds nothing twice): an async
+    handler's call raises it before its task exists, a sync one's in its thread, where it
+    would pass for a handler error and be retried.
     """
     job = execution.job
     try:
@@ -158,6 +159,14 @@ def outcome_of_exception(execution: Execution, exc: Exception, now: dt.datetime)
         return failure(execution, exc.reason, now, after=exc.after, code=exc.code)
     if isinstance(exc, Fail):
         return Outcome(lease, _S.FAILED, error=exc.message, error_code=exc.code or _E.HANDLER_ERROR)
+    return _raised(execution, exc, now)
+
+
+def _raised(execution: Execution, exc: Exception, now: dt.datetime) -> Outcome:
+    """A plain exception: bad input fails at once, anything else is a handler error."""
+    misfit = input_misfit(execution) if isinstance(exc, TypeError) else None
+    if misfit is not None:
+        return misfit
     log.info("job %s (%s) raised %r", execution.job.id, execution.job.job_type, exc)
     return failure(execution, error_text(exc), now)
 
@@ -166,11 +175,14 @@ async def run(
     execution: Execution, threads: concurrent.futures.Executor, now: Callable[[], dt.datetime]
 ) -> Outcome | None:
     """Run the handler to its end and say how it ended; ``now`` reads the clock."""
-    misfit = input_misfit(execution)
-    if misfit is not None:
+    try:
+        task = start(execution, threads)
+    except TypeError:
         execution.finished = True
+        misfit = input_misfit(execution)
+        if misfit is None:
+            raise
         return misfit
-    task = start(execution, threads)
     try:
         result = await task
     except asyncio.CancelledError:
