@@ -102,6 +102,7 @@ def test_sigkilled_worker_job_completes_elsewhere_on_second_attempt(
     assert len(runs()) == 2
     reclaimed = [e.payload for e in client.events(job.id) if e.payload.get("reason") == "reclaimed"]
     assert reclaimed and reclaimed[0]["error"] == "worker lost: lease expired"
+    assert reclaimed[0]["error_code"] == "worker_lost"
 
 
 def test_a_job_that_kills_every_worker_ends_failed(
@@ -125,6 +126,7 @@ def test_a_job_that_kills_every_worker_ends_failed(
     failed = client.get(job.id)
     assert failed.status is S.FAILED and failed.attempts == 2
     assert failed.error == "worker lost: lease expired after 2 of 2 attempts"
+    assert failed.error_code == "worker_lost"
     assert len(runs()) == 2
 
 

@@ -13,7 +13,17 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from orbit.ai import AIInvalidOutput, AIRequestRejected, AIUnavailable
+from orbit.ai import (
+    AIConfigError,
+    AIError,
+    AIInvalidOutput,
+    AIModeRejected,
+    AIOutputTruncated,
+    AIPromptError,
+    AIRequestRejected,
+    AITimeout,
+    AIUnavailable,
+)
 from orbit.jobs import Fail, Retry
 from orbit.planning.failures import decision
 from tests.ai.fake_llm_server import FakeLLMServer, Reply
@@ -68,6 +78,7 @@ def test_a_rejected_request_fails_after_one_attempt(
     assert "invalid api key" in job["error"]
     assert job["error"].endswith(f"({job['job_type']})")
     assert job["error"].count(MODEL) == 1, job["error"]  # the model, named once
+    assert job["error_code"] == "ai_auth"
     assert len(fake_llm.requests) == 1  # no second try: a bad key stays bad
 
 
@@ -82,6 +93,7 @@ def test_output_that_stays_invalid_fails_after_one_attempt(
     assert job["error"].startswith("AI returned invalid ")
     assert job["error"].endswith(f"({job['job_type']})")
     assert job["error"].count(MODEL) == 1, job["error"]  # the model, named once
+    assert job["error_code"] == "ai_invalid_output"
 
 
 def test_a_transient_failure_is_retried_and_then_succeeds(
@@ -119,3 +131,30 @@ def test_the_decision_per_kind_of_error() -> None:
     named = AIRequestRejected("HTTP 401: bad key", provider="openai", model="smollm2")
     assert decision(named, "commit_generation", "smollm2").message == f"{named} (commit_generation)"
     assert str(decision(named, "commit_generation", "smollm2").message).count("smollm2") == 1
+
+
+def _invalid(kind: type[AIInvalidOutput] = AIInvalidOutput) -> AIInvalidOutput:
+    return kind(prompt_name="backlog.epic", schema_name="EpicDraft", errors=["x"], raw_output="")
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (_invalid(), "ai_invalid_output"),
+        (_invalid(AIOutputTruncated), "ai_output_truncated"),
+        (AIRequestRejected("HTTP 401", provider="openai", status_code=401), "ai_auth"),
+        (AIRequestRejected("HTTP 403", provider="openai", status_code=403), "ai_auth"),
+        (AIRequestRejected("HTTP 400", provider="openai", status_code=400), "ai_bad_request"),
+        (AIModeRejected("HTTP 422", provider="openai", status_code=422), "ai_bad_request"),
+        (AIUnavailable("HTTP 429", provider="openai", status_code=429), "ai_rate_limited"),
+        (AIUnavailable("HTTP 503", provider="openai", status_code=503), "ai_unavailable"),
+        (AIUnavailable("connection refused", provider="openai"), "ai_unavailable"),
+        (AITimeout("no reply in 60s", provider="openai"), "ai_timeout"),
+        (AIConfigError("no SDK"), "ai_config"),
+        (AIPromptError("no prompt x"), "ai_prompt"),
+        (AIError("something else"), "ai_error"),
+    ],
+)
+def test_each_kind_of_ai_error_fails_or_retries_with_its_code(error: AIError, code: str) -> None:
+    signal = decision(error, "backlog_generation", "m")
+    assert signal.code == code

@@ -78,3 +78,43 @@ def test_workers_lists_the_lease_holders_of_running_jobs(db_url: str, store: SQL
     assert (found["worker-1"]["running_jobs"], found["worker-1"]["alive"]) == (2, True)
     assert (found["worker-2"]["running_jobs"], found["worker-2"]["alive"]) == (1, False)
     assert "not listed" in listed["note"]  # type: ignore[index]
+
+
+def test_delete_by_filter_deletes_the_selected_pending_jobs(db_url: str, store: SQLStore) -> None:
+    client = JobClient(store)
+    chosen = [client.enqueue("a").id for _ in range(2)]
+    other = client.enqueue("b")
+    running = client.enqueue("a")
+    store.claim("w", None, 1, 300, job_ids=[running.id])
+    result = orbit(db_url, "jobs", "delete", "--status", "pending", "--type", "a", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert as_json(result) == {"deleted": 2}
+    assert "deleted 2 pending job(s)" in result.stderr
+    remaining = {j.id for j in client.list().items}
+    assert remaining == {other.id, running.id} and not remaining & set(chosen)
+
+
+def test_delete_refuses_other_statuses_in_bulk_and_needs_an_id_or_a_filter(db_url: str) -> None:
+    failed = orbit(db_url, "jobs", "delete", "--status", "failed")
+    assert failed.exit_code == 2 and "only pending jobs" in failed.stderr
+    assert "orbit jobs prune" in failed.stderr
+    neither = orbit(db_url, "jobs", "delete")
+    assert neither.exit_code == 2 and "either JOB_ID or filters" in neither.stderr
+    both = orbit(db_url, "jobs", "delete", str(uuid.uuid4()), "--type", "a")
+    assert both.exit_code == 2
+
+
+def test_show_prints_the_error_code_beside_the_error(db_url: str, store: SQLStore) -> None:
+    client = JobClient(store)
+    job = client.enqueue("a")
+    (claimed,) = store.claim("w", None, 1, 300, job_ids=[job.id])
+    store.fail(claimed.lease, "the key was refused", code="ai_auth")
+    document = as_json(orbit(db_url, "jobs", "show", str(job.id), "--json"))
+    assert document["error_code"] == "ai_auth"  # type: ignore[index]
+    assert document["events"][-1]["payload"]["error_code"] == "ai_auth"  # type: ignore[index]
+    table = orbit(db_url, "jobs", "show", str(job.id)).stdout
+    lines = table.splitlines()
+    error_line = next(i for i, line in enumerate(lines) if line.startswith("error "))
+    assert lines[error_line + 1].split() == ["error_code", "ai_auth"]
+    listing = orbit(db_url, "jobs", "list").stdout
+    assert "ai_auth: the key was refused" in listing

@@ -31,6 +31,7 @@ SEED_FIELDS = {
     "completed_at",
     "result",
     "error",
+    "error_code",
     "input_data",
     "project_id",
     "interview_id",
@@ -38,6 +39,7 @@ SEED_FIELDS = {
     "attempts",
     "max_attempts",
     "priority",
+    "queue",
     "run_at",
     "timeout_seconds",
     "cancel_requested_at",
@@ -332,6 +334,7 @@ def test_get_shows_a_failed_job_with_its_error(api: TestClient, engine: JobManag
     assert_seed_shape(failed)
     assert failed["status"] == "failed"
     assert failed["error"] == "AI API call failed: 503"
+    assert failed["error_code"] == "handler_error"
     assert failed["result"] is None
     assert failed["completed_at"] is not None
 

@@ -226,7 +226,11 @@ def test_failed_and_cancelled_jobs_end_with_their_status(
         store.fail(job.lease, "model refused")
         events = stream.rest()
     assert [e.event for e in events] == ["status", "end"]
-    assert events[0].data == {"status": "failed", "error": "model refused"}
+    assert events[0].data == {
+        "status": "failed",
+        "error": "model refused",
+        "error_code": "handler_error",
+    }
     assert events[1].data == {"status": "failed"}
 
     pending = store.enqueue(JobSpec("sse_test"))

@@ -1,5 +1,5 @@
-"""``orbit jobs cancel`` (one job or every pending job a filter selects), ``orbit jobs
-enqueue`` and ``orbit jobs stats``.
+"""``orbit jobs cancel`` and ``orbit jobs delete`` (one job, or every pending job a filter
+selects), ``orbit jobs enqueue`` and ``orbit jobs stats``.
 
 Enqueue applies the job type's defaults (``max_attempts``, ``timeout_seconds``) from the
 registry that will run it: ``--app module:registry`` for an engine-only installation,
@@ -7,6 +7,7 @@ otherwise the Orbit application's own handlers.
 
 Example:
     $ orbit jobs cancel --status pending --job-type backlog_generation
+    $ orbit jobs delete --status pending --type hello
     $ orbit jobs enqueue hello --input '{"name": "Ada"}' --priority -5
     $ orbit jobs stats --json
 """
@@ -49,7 +50,8 @@ BulkStatus = Annotated[
     typer.Option("--status", help="Select jobs in this status (pending only).", show_default=False),
 ]
 TypeOption = Annotated[
-    str | None, typer.Option("--job-type", help="Only jobs of this type.", show_default=False)
+    str | None,
+    typer.Option("--job-type", "--type", help="Only jobs of this type.", show_default=False),
 ]
 ProjectOption = Annotated[
     uuid.UUID | None, typer.Option("--project-id", help="Only this project's jobs.")
@@ -74,24 +76,64 @@ def cancel(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Cancel one job (JOB_ID), or every pending job the filters select."""
+    where = _selection(job_id, status, job_type, project_id, "cancel a running job by its JOB_ID")
+    settings = build_settings(database_url=database_url)
+    with engine_errors(), opened_client(settings) as client:
+        if where is None:
+            assert job_id is not None
+            _cancel_one(client, job_id, json_output)
+            return
+        ids = client.cancel_pending(where)
+    say(f"cancelled {len(ids)} pending job(s)")
+    if json_output:
+        typer.echo(dumps({"cancelled": [str(i) for i in ids]}))
+
+
+def delete(
+    job_id: OptionalJobId = None,
+    status: BulkStatus = None,
+    job_type: TypeOption = None,
+    project_id: ProjectOption = None,
+    json_output: JsonOutput = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Delete one finished job (JOB_ID), or every pending job the filters select."""
+    where = _selection(
+        job_id, status, job_type, project_id, "orbit jobs prune deletes finished ones"
+    )
+    settings = build_settings(database_url=database_url)
+    with engine_errors(), opened_client(settings) as client:
+        if where is None:
+            assert job_id is not None
+            client.delete(job_id)
+            say(f"deleted job {job_id}")
+            if json_output:
+                typer.echo(dumps({"deleted": str(job_id)}))
+            return
+        deleted = client.delete_pending(where)
+    say(f"deleted {deleted} pending job(s)")
+    if json_output:
+        typer.echo(dumps({"deleted": deleted}))
+
+
+def _selection(
+    job_id: uuid.UUID | None,
+    status: JobStatus | None,
+    job_type: str | None,
+    project_id: uuid.UUID | None,
+    otherwise: str,
+) -> JobFilter | None:
+    """The pending jobs the filters select, or ``None`` when one JOB_ID was given."""
     filtered = status is not None or job_type is not None or project_id is not None
     if (job_id is None) == (not filtered):
         raise typer.BadParameter("give either JOB_ID or filters (--status pending, --job-type…)")
     if status not in (None, JobStatus.PENDING):
         raise typer.BadParameter(
-            f"only pending jobs are cancelled in bulk, not {status.value if status else ''} ones "
-            "(cancel a running job by its JOB_ID)",
+            f"only pending jobs are selected in bulk, not {status.value if status else ''} ones "
+            f"({otherwise})",
             param_hint="--status",
         )
-    settings = build_settings(database_url=database_url)
-    with engine_errors(), opened_client(settings) as client:
-        if job_id is not None:
-            _cancel_one(client, job_id, json_output)
-            return
-        ids = client.cancel_pending(JobFilter(job_type=job_type, project_id=project_id))
-    say(f"cancelled {len(ids)} pending job(s)")
-    if json_output:
-        typer.echo(dumps({"cancelled": [str(i) for i in ids]}))
+    return None if job_id is not None else JobFilter(job_type=job_type, project_id=project_id)
 
 
 def _cancel_one(client: JobClient, job_id: uuid.UUID, json_output: bool) -> None:

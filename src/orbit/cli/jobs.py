@@ -32,6 +32,7 @@ from orbit.cli.follow import ServerUnavailable, follow_database, watch_server
 from orbit.cli.render import (
     JobProgress,
     dumps,
+    error_text,
     event_to_dict,
     events_table,
     job_table,
@@ -50,7 +51,8 @@ StatusFilter = Annotated[
     JobStatus | None, typer.Option("--status", help="Only jobs in this status.", show_default=False)
 ]
 TypeFilter = Annotated[
-    str | None, typer.Option("--job-type", help="Only jobs of this type.", show_default=False)
+    str | None,
+    typer.Option("--job-type", "--type", help="Only jobs of this type.", show_default=False),
 ]
 ProjectFilter = Annotated[
     uuid.UUID | None, typer.Option("--project-id", help="Only this project's jobs.")
@@ -94,7 +96,7 @@ def build() -> typer.Typer:
     """The ``jobs`` command group."""
     app = typer.Typer(help="Inspect and steer jobs.", no_args_is_help=True)
     app.command("list")(list_jobs)
-    for command in (show, watch, bulk.cancel, retry, delete, prune, bulk.enqueue, bulk.stats):
+    for command in (show, watch, bulk.cancel, retry, bulk.delete, prune, bulk.enqueue, bulk.stats):
         app.command()(command)
     return app
 
@@ -173,7 +175,7 @@ def watch(
     if job.started_at and job.completed_at:
         took = f" in {(job.completed_at - job.started_at).total_seconds():.1f}s"
     if job.status is not JobStatus.COMPLETED:
-        reason = f": {job.error}" if job.error else ""
+        reason = f": {error_text(job)}" if job.error else ""
         say(f"job {job.id} {job.status.value}{took}{reason}")
         raise typer.Exit(EXIT_FAILURE)
     say(f"job {job.id} completed{took}")
@@ -188,18 +190,6 @@ def retry(job_id: JobId, json_output: JsonOutput = False, database_url: Database
     say(f"job {job.id} is pending again (attempts {job.attempts} of {job.max_attempts})")
     if json_output:
         typer.echo(dumps(job_to_dict(job)))
-
-
-def delete(
-    job_id: JobId, json_output: JsonOutput = False, database_url: DatabaseUrl = None
-) -> None:
-    """Delete a finished job and its events."""
-    settings = build_settings(database_url=database_url)
-    with engine_errors(), opened_client(settings) as client:
-        client.delete(job_id)
-    say(f"deleted job {job_id}")
-    if json_output:
-        typer.echo(dumps({"deleted": str(job_id)}))
 
 
 def prune(

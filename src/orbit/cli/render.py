@@ -48,12 +48,16 @@ def _plain(value: Any) -> Any:
 
 
 def job_to_dict(job: Job) -> dict[str, Any]:
-    """A job as JSON-ready data (the lease token stays private)."""
-    return {
-        field.name: _plain(getattr(job, field.name))
-        for field in dataclasses.fields(job)
-        if field.name not in HIDDEN_FIELDS
-    }
+    """A job as JSON-ready data (the lease token stays private), ``error_code`` after ``error``."""
+    names = [f.name for f in dataclasses.fields(job) if f.name not in HIDDEN_FIELDS]
+    names.remove("error_code")
+    names.insert(names.index("error") + 1, "error_code")
+    return {name: _plain(getattr(job, name)) for name in names}
+
+
+def error_text(job: Job) -> str:
+    """The job's error, led by its code when it has one: ``ai_auth: the key was refused``."""
+    return f"{job.error_code}: {job.error}" if job.error_code else str(job.error)
 
 
 def event_to_dict(event: JobEvent) -> dict[str, Any]:
@@ -76,7 +80,7 @@ def _status(status: JobStatus) -> Text:
 
 def _progress(job: Job) -> Text:
     if job.status is JobStatus.FAILED and job.error:
-        return Text(job.error, style="red")
+        return Text(error_text(job), style="red")
     percent = "" if job.progress_percent is None else f"{job.progress_percent:.0f}% "
     return Text(f"{percent}{job.progress_message or ''}".strip() or "-")
 

@@ -13,14 +13,49 @@ Errors (something went wrong)::
 Signals (a handler telling the worker what to do; not errors)::
 
     JobSignal
-    ├── Retry(after=...)     run me again later, counts as an attempt
-    ├── Cancelled            I noticed the cancel request and stopped
-    └── Fail(message)        fail now, do not retry
+    ├── Retry(after=..., code=...)   run me again later, counts as an attempt
+    ├── Cancelled                    I noticed the cancel request and stopped
+    └── Fail(message, code=...)      fail now, do not retry
+
+A job that ends (or is requeued) abnormally keeps a message in ``job.error`` and a
+machine-readable code in ``job.error_code``: one of ``ErrorCode`` when the engine decided,
+or the ``code`` a handler's ``Fail``/``Retry`` carried (short snake_case words, e.g.
+``ai_rate_limited``).
 """
 
 from __future__ import annotations
 
+import enum
+import re
 import uuid
+
+_CODE = re.compile(r"[a-z][a-z0-9_]{0,63}")
+
+
+class ErrorCode(enum.StrEnum):
+    """The codes the engine itself writes to ``job.error_code``."""
+
+    HANDLER_ERROR = "handler_error"
+    """The handler raised an exception, or a ``Fail``/``Retry`` without a code."""
+    TIMED_OUT = "timed_out"
+    """The attempt ran past the job's ``timeout_seconds``."""
+    WORKER_LOST = "worker_lost"
+    """The worker stopped heartbeating (crash, kill, lost host) and its lease expired."""
+    WORKER_STOPPED = "worker_stopped"
+    """The worker shut down before the job finished and handed it back (still pending)."""
+    CANCELLED = "cancelled"
+    """The job was cancelled (before it ran, or its handler stopped on request)."""
+    INVALID_RESULT = "invalid_result"
+    """The handler returned a result that is not JSON."""
+    INVALID_INPUT = "invalid_input"
+    """The job's ``input_data`` does not fit the handler's signature (no retry)."""
+
+
+def checked_code(code: str | None) -> str | None:
+    """``code`` if it is a valid error code (``[a-z][a-z0-9_]*``, at most 64 characters)."""
+    if code is not None and not _CODE.fullmatch(code):
+        raise ValueError(f"invalid error code {code!r}: use a snake_case word of ≤ 64 characters")
+    return code
 
 
 class OrbitError(Exception):
@@ -78,12 +113,23 @@ class JobSignal(Exception):
 
 
 class Retry(JobSignal):
-    """Ask the worker to run the job again after ``after`` seconds (uses an attempt)."""
+    """Ask the worker to run the job again after ``after`` seconds (uses an attempt).
 
-    def __init__(self, after: float | None = None, reason: str = "retry requested") -> None:
+    ``reason`` becomes ``job.error`` and ``code`` its ``error_code`` (default
+    ``handler_error``), also when no attempt is left and the job fails.
+    """
+
+    def __init__(
+        self,
+        after: float | None = None,
+        reason: str = "retry requested",
+        *,
+        code: str | None = None,
+    ) -> None:
         super().__init__(reason)
         self.after = after
         self.reason = reason
+        self.code = checked_code(code)
 
 
 class Cancelled(JobSignal):
@@ -91,8 +137,13 @@ class Cancelled(JobSignal):
 
 
 class Fail(JobSignal):
-    """Fail the job at once with ``message``; no further attempts."""
+    """Fail the job at once with ``message`` and ``code``; no further attempts.
 
-    def __init__(self, message: str) -> None:
+    Example:
+        >>> raise Fail("the API key was refused", code="ai_auth")
+    """
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.code = checked_code(code)

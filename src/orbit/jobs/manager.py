@@ -72,9 +72,9 @@ class JobManager:
         self.client.store.complete(self._lease(job_id), result)
         self._held.pop(job_id, None)
 
-    def fail_job(self, job_id: uuid.UUID, error: str) -> None:
-        """Fail a job this manager started (no retry)."""
-        self.client.store.fail(self._lease(job_id), error)
+    def fail_job(self, job_id: uuid.UUID, error: str, code: str = "handler_error") -> None:
+        """Fail a job this manager started (no retry), with ``code`` as its ``error_code``."""
+        self.client.store.fail(self._lease(job_id), error, code=code)
         self._held.pop(job_id, None)
 
     def _lease(self, job_id: uuid.UUID) -> Lease:

@@ -65,7 +65,8 @@ class Job:
     idempotency_key: str | None
     version: int
     updated_at: dt.datetime
-    queue: str = "default"  # last: added with named queues, after every other field
+    queue: str = "default"  # added with named queues, after every other field
+    error_code: str | None = None  # why it failed, for machines (``ErrorCode`` or a handler's)
 
     @property
     def finished(self) -> bool:
@@ -125,7 +126,8 @@ class Outcome:
 
     Exactly one of the shapes: ``completed`` with ``result``; ``failed`` with ``error``;
     ``pending`` with ``error`` and ``run_at`` (a retry; with ``release`` the attempt is
-    given back, for jobs a stopping worker hands back unfinished); ``cancelled``.
+    given back, for jobs a stopping worker hands back unfinished); ``cancelled``. Every
+    shape but ``completed`` may carry an ``error_code`` beside its ``error``.
     """
 
     lease: Lease
@@ -134,3 +136,4 @@ class Outcome:
     error: str | None = None
     run_at: dt.datetime | None = None
     release: bool = False
+    error_code: str | None = None

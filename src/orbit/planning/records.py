@@ -37,7 +37,7 @@ def parse_id(value: str, what: str) -> uuid.UUID:
     try:
         return uuid.UUID(str(value))
     except ValueError:
-        raise Fail(f"invalid {what} id {value!r}") from None
+        raise Fail(f"invalid {what} id {value!r}", code="invalid_input") from None
 
 
 def one_or_none(conn: Connection, table: sa.Table, row_id: uuid.UUID) -> dict[str, Any] | None:

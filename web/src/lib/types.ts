@@ -37,7 +37,9 @@ type JobRefinedFields =
   | 'run_at'
   | 'timeout_seconds'
   | 'worker_id'
-  | 'updated_at';
+  | 'updated_at'
+  | 'queue'
+  | 'error_code';
 
 /** A background job, as returned by `GET /api/v1/jobs/{id}` (`JobOut`). */
 export interface Job<TResult = unknown> extends Omit<Schemas['JobOut'], JobRefinedFields> {
@@ -52,6 +54,10 @@ export interface Job<TResult = unknown> extends Omit<Schemas['JobOut'], JobRefin
   lease_expires_at?: IsoDateTime | null;
   idempotency_key?: string | null;
   updated_at?: IsoDateTime;
+  /** The named queue the job runs on (`default` unless enqueued elsewhere). */
+  queue?: string;
+  /** Why it failed, for machines (`timed_out`, `ai_rate_limited`…); `error` is the message. */
+  error_code?: string | null;
 }
 
 /** `GET /api/v1/jobs` (`JobList`) */

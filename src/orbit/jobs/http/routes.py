@@ -12,6 +12,8 @@ Routes (relative to the mount prefix, ``/api/v1`` in Orbit)::
     GET    /jobs                    list, filtered, cursor-paginated
     POST   /jobs                    enqueue a job of a registered type      202
     DELETE /jobs                    delete finished jobs older than a duration
+    POST   /jobs/cancel             cancel the pending jobs a filter selects
+    POST   /jobs/delete             delete the pending jobs a filter selects
     GET    /jobs/{job_id}           one job, with ETag / If-None-Match      200 | 304
                                     and long polling (?wait=S)
     DELETE /jobs/{job_id}           delete a finished job                   204
@@ -47,11 +49,13 @@ from orbit.jobs.http.problems import PROBLEM_MEDIA_TYPE, Problem
 from orbit.jobs.http.responses import accepted, etag_for
 from orbit.jobs.http.schemas import (
     Accepted,
+    CancelledJobs,
     Deleted,
     EnqueueRequest,
     JobList,
     JobOut,
     JobStats,
+    PendingFilter,
 )
 from orbit.jobs.http.security import StreamToken, stream_token
 from orbit.jobs.http.streams import job_events, project_events
@@ -146,6 +150,7 @@ def enqueue_job(
         interview_id=body.interview_id,
         parent_id=body.parent_id,
         priority=body.priority,
+        queue=body.queue,
         max_attempts=body.max_attempts,  # None: the registry's default (JobClient)
         timeout_seconds=body.timeout_seconds,
         run_at=body.run_at,
@@ -174,11 +179,29 @@ def delete_jobs(
         }
         raise Problem(
             422,
-            f"Only finished jobs can be deleted, not {', '.join(unfinished)} ones.",
+            f"Only finished jobs can be deleted here, not {', '.join(unfinished)} ones "
+            "(POST /jobs/delete deletes pending jobs by filter).",
             slug="validation-error",
             extensions={"errors": [error]},
         )
     return Deleted(deleted=client.prune(older_than, statuses, job_type))
+
+
+def _pending(body: PendingFilter) -> JobFilter:
+    return JobFilter(
+        JobStatus.PENDING, body.job_type, body.project_id, body.interview_id, body.parent_id
+    )
+
+
+def cancel_pending_jobs(body: PendingFilter, client: ClientDep) -> CancelledJobs:
+    """Cancel every pending job the filter selects; a job claimed meanwhile is left alone."""
+    ids = client.cancel_pending(_pending(body))
+    return CancelledJobs(cancelled=len(ids), job_ids=ids)
+
+
+def delete_pending_jobs(body: PendingFilter, client: ClientDep) -> Deleted:
+    """Delete every pending job the filter selects, with its events."""
+    return Deleted(deleted=client.delete_pending(_pending(body)))
 
 
 def delete_job(job_id: JobIdPath, client: ClientDep) -> Response:
@@ -232,6 +255,20 @@ def jobs_router(*, tags: Sequence[str] = ("jobs",)) -> APIRouter:
         responses=_problems(413, 422),
     )
     add("/jobs", delete_jobs, methods=["DELETE"], response_model=Deleted, responses=_problems(422))
+    add(
+        "/jobs/cancel",
+        cancel_pending_jobs,
+        methods=["POST"],
+        response_model=CancelledJobs,
+        responses=_problems(413, 422),
+    )
+    add(
+        "/jobs/delete",
+        delete_pending_jobs,
+        methods=["POST"],
+        response_model=Deleted,
+        responses=_problems(413, 422),
+    )
     add(
         "/jobs/{job_id}",
         get_job,

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from orbit.jobs.clock import Clock
+from orbit.jobs.errors import ErrorCode
 from orbit.jobs.models import JobFilter
 from orbit.jobs.states import TERMINAL, JobStatus
 from orbit.jobs.store.dialect import Dialect
@@ -25,6 +26,7 @@ from orbit.jobs.store.rows import event_row, status_payload
 from orbit.jobs.store.schema import jobs
 
 _PENDING = JobStatus.PENDING.value
+_CANCELLED = ErrorCode.CANCELLED.value
 
 
 def pending_where(where: JobFilter) -> list[sa.ColumnElement[bool]]:
@@ -64,6 +66,7 @@ class BulkWrites:
             .where(*pending_where(where))
             .values(
                 status=JobStatus.CANCELLED.value,
+                error_code=_CANCELLED,
                 completed_at=now,
                 cancel_requested_at=now,
                 updated_at=now,
@@ -71,7 +74,7 @@ class BulkWrites:
             )
             .returning(jobs.c.id, jobs.c.version)
         )
-        payload = status_payload(JobStatus.CANCELLED, reason="bulk cancel")
+        payload = status_payload(JobStatus.CANCELLED, reason="bulk cancel", error_code=_CANCELLED)
         with self._write() as conn:
             rows = list(conn.execute(stmt))
             if rows:

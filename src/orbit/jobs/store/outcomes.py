@@ -30,6 +30,7 @@ RECORD = (
         status=_p("o_status", type_=sa.String()),
         result=_p("o_result", type_=JSONType),
         error=_p("o_error", type_=sa.Text()),
+        error_code=_p("o_error_code", type_=sa.String()),
         completed_at=_p("o_completed_at", type_=UTCDateTime()),
         run_at=sa.func.coalesce(_p("o_run_at", type_=UTCDateTime()), jobs.c.run_at),
         worker_id=sa.case((_p("o_requeue", type_=sa.Boolean()), sa.null()), else_=jobs.c.worker_id),
@@ -77,6 +78,7 @@ def outcome_params(outcome: Outcome, now: dt.datetime) -> dict[str, Any]:
         "o_status": outcome.status.value,
         "o_result": None if requeue else outcome.result,
         "o_error": outcome.error,
+        "o_error_code": _code(outcome),
         "o_completed_at": None if requeue else now,
         "o_run_at": (outcome.run_at or now) if requeue else None,
         "o_requeue": requeue,
@@ -90,7 +92,14 @@ def outcome_params(outcome: Outcome, now: dt.datetime) -> dict[str, Any]:
 def outcome_payload(outcome: Outcome) -> dict[str, JSON]:
     """The ``status`` event that records ``outcome``."""
     run_at = outcome.run_at.isoformat() if outcome.run_at else None
-    return status_payload(outcome.status, error=outcome.error, run_at=run_at)
+    return status_payload(
+        outcome.status, error=outcome.error, error_code=_code(outcome), run_at=run_at
+    )
+
+
+def _code(outcome: Outcome) -> str | None:
+    # Plain text: an ``ErrorCode`` member is a str, but drivers may adapt enums by name.
+    return None if outcome.error_code is None else str(outcome.error_code)
 
 
 def record_outcome(conn: Connection, outcome: Outcome, now: dt.datetime) -> dict[str, Any] | None:

@@ -105,13 +105,14 @@ WITH o AS (
     SELECT * FROM unnest(
         CAST(:ids AS uuid[]), CAST(:tokens AS uuid[]), CAST(:statuses AS text[]),
         CAST(:results AS text[]), CAST(:errors AS text[]), CAST(:run_ats AS timestamptz[]),
-        CAST(:given_back AS integer[]), CAST(:payloads AS text[])
-    ) AS o(id, token, status, result, error, run_at, given_back, payload)
+        CAST(:given_back AS integer[]), CAST(:payloads AS text[]), CAST(:codes AS text[])
+    ) AS o(id, token, status, result, error, run_at, given_back, payload, error_code)
 ), u AS (
     UPDATE jobs AS j SET
         status = o.status,
         result = CASE WHEN o.status = 'pending' THEN NULL ELSE CAST(o.result AS jsonb) END,
         error = o.error,
+        error_code = o.error_code,
         completed_at = CASE WHEN o.status = 'pending' THEN NULL ELSE :now END,
         run_at = CASE WHEN o.status = 'pending' THEN o.run_at ELSE j.run_at END,
         worker_id = CASE WHEN o.status = 'pending' THEN NULL ELSE j.worker_id END,
@@ -302,6 +303,7 @@ class PostgresDialect(Dialect):
                 "run_ats": [p["o_run_at"] for p in params],
                 "given_back": [p["o_given_back"] for p in params],
                 "payloads": [json.dumps(outcome_payload(o)) for o in outcomes],
+                "codes": [p["o_error_code"] for p in params],
                 "now": now,
             },
         ).scalars()

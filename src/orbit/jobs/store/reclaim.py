@@ -18,12 +18,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from orbit.jobs.errors import ErrorCode
 from orbit.jobs.models import JSON
 from orbit.jobs.states import JobStatus
 from orbit.jobs.store.rows import status_payload
 from orbit.jobs.store.schema import jobs
 
 WORKER_LOST = "worker lost: lease expired"
+_LOST = {"error_code": ErrorCode.WORKER_LOST.value}
 
 _S = JobStatus
 _Payload = Callable[[sa.Row[Any]], dict[str, JSON]]
@@ -71,9 +73,9 @@ def reclaim_statements(
         _S.CANCELLED,
         sa.update(jobs)
         .where(expired, jobs.c.cancel_requested_at.is_not(None))
-        .values(status=_S.CANCELLED.value, completed_at=now, error=WORKER_LOST, **released)
+        .values(status=_S.CANCELLED.value, completed_at=now, error=WORKER_LOST, **_LOST, **released)
         .returning(*returning),
-        lambda row: status_payload(_S.CANCELLED, error=WORKER_LOST),
+        lambda row: status_payload(_S.CANCELLED, error=WORKER_LOST, **_LOST),
     )
     exhausted_message = (
         sa.literal(f"{WORKER_LOST} after ")
@@ -86,15 +88,24 @@ def reclaim_statements(
         _S.FAILED,
         sa.update(jobs)
         .where(expired, jobs.c.attempts >= jobs.c.max_attempts)
-        .values(status=_S.FAILED.value, completed_at=now, error=exhausted_message, **released)
+        .values(
+            status=_S.FAILED.value, completed_at=now, error=exhausted_message, **_LOST, **released
+        )
         .returning(*returning),
-        lambda row: status_payload(_S.FAILED, error=_exhausted_error(row)),
+        lambda row: status_payload(_S.FAILED, error=_exhausted_error(row), **_LOST),
     )
     yield (
         _S.PENDING,
         sa.update(jobs)
         .where(expired)
-        .values(status=_S.PENDING.value, run_at=now, worker_id=None, error=WORKER_LOST, **released)
+        .values(
+            status=_S.PENDING.value,
+            run_at=now,
+            worker_id=None,
+            error=WORKER_LOST,
+            **_LOST,
+            **released,
+        )
         .returning(*returning),
-        lambda row: status_payload(_S.PENDING, error=WORKER_LOST, reason="reclaimed"),
+        lambda row: status_payload(_S.PENDING, error=WORKER_LOST, reason="reclaimed", **_LOST),
     )

@@ -67,6 +67,9 @@ jobs = sa.Table(
     sa.Column("input_data", JSONType, nullable=False),
     sa.Column("result", JSONType, nullable=True),
     sa.Column("error", sa.Text(), nullable=True),
+    # A machine-readable reason beside ``error`` (``timed_out``, ``ai_auth``...): free text,
+    # like job types, so a new code never needs a migration.
+    sa.Column("error_code", sa.String(64), nullable=True),
     sa.Column("progress_percent", sa.Float(), nullable=True),
     sa.Column("progress_message", sa.String(500), nullable=True),
     sa.Column("created_at", UTCDateTime(), nullable=False),

@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from orbit.jobs.clock import Clock, SystemClock
-from orbit.jobs.errors import DuplicateIdempotencyKey, InvalidTransition, LeaseLost
+from orbit.jobs.errors import DuplicateIdempotencyKey, ErrorCode, InvalidTransition, LeaseLost
 from orbit.jobs.models import JSON, Job, JobSpec, Lease, Outcome
 from orbit.jobs.states import RETRYABLE, TERMINAL, JobStatus
 from orbit.jobs.store.bulk import BulkWrites
@@ -50,6 +50,7 @@ from orbit.jobs.store.schema import jobs
 
 _S = JobStatus
 _NEXT_VERSION = jobs.c.version + 1
+_CANCELLED_CODE = ErrorCode.CANCELLED.value
 DEFAULT_MAX_ATTEMPTS = 3
 
 
@@ -274,10 +275,17 @@ class SQLStore(BulkWrites, GuardedWrites, StoreReads):
         """Mark the job ``completed`` with ``result``. Raises ``LeaseLost``."""
         self._record_one(Outcome(lease, _S.COMPLETED, result=result))
 
-    def fail(self, lease: Lease, error: str, run_at: dt.datetime | None = None) -> None:
-        """Fail the job, or with ``run_at`` send it back to ``pending`` for another attempt."""
+    def fail(
+        self,
+        lease: Lease,
+        error: str,
+        run_at: dt.datetime | None = None,
+        *,
+        code: str = ErrorCode.HANDLER_ERROR.value,
+    ) -> None:
+        """Fail the job (``error``, ``error_code`` = ``code``), or with ``run_at`` requeue it."""
         status = _S.FAILED if run_at is None else _S.PENDING
-        self._record_one(Outcome(lease, status, error=error, run_at=run_at))
+        self._record_one(Outcome(lease, status, error=error, run_at=run_at, error_code=code))
 
     def _record_one(self, outcome: Outcome) -> None:
         if self.record([outcome]):
@@ -300,6 +308,7 @@ class SQLStore(BulkWrites, GuardedWrites, StoreReads):
             )
             .values(
                 status=sa.case((was_pending, _S.CANCELLED.value), else_=jobs.c.status),
+                error_code=sa.case((was_pending, _CANCELLED_CODE), else_=jobs.c.error_code),
                 completed_at=sa.case((was_pending, now), else_=jobs.c.completed_at),
                 cancel_requested_at=now,
                 updated_at=now,
@@ -314,7 +323,7 @@ class SQLStore(BulkWrites, GuardedWrites, StoreReads):
             if row is not None:
                 job = to_job(row)
                 kind, payload = (
-                    ("status", status_payload(_S.CANCELLED))
+                    ("status", status_payload(_S.CANCELLED, error_code=_CANCELLED_CODE))
                     if job.status is _S.CANCELLED
                     else ("cancel_requested", {"requested_at": now.isoformat()})
                 )
@@ -340,6 +349,7 @@ class SQLStore(BulkWrites, GuardedWrites, StoreReads):
                 run_at=now,
                 result=None,
                 error=None,
+                error_code=None,
                 progress_percent=None,
                 progress_message=None,
                 started_at=None,

@@ -21,7 +21,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from orbit.jobs.errors import Cancelled, Fail, LeaseLost, Retry
+from orbit.jobs.errors import Cancelled, ErrorCode, Fail, LeaseLost, Retry
 from orbit.jobs.models import Job, Outcome
 from orbit.jobs.states import JobStatus
 from orbit.jobs.storable import check_json_value, storable_text
@@ -31,6 +31,7 @@ from orbit.jobs.worker.registry import JobDefinition
 log = logging.getLogger("orbit.jobs.worker")
 
 _S = JobStatus
+_E = ErrorCode
 
 
 @dataclasses.dataclass
@@ -61,20 +62,9 @@ class Execution:
             self.task.cancel()
 
 
-@functools.lru_cache(maxsize=256)
-def _signature(handler: Callable[..., Any]) -> inspect.Signature:
-    return inspect.signature(handler)
-
-
 def start(execution: Execution, threads: concurrent.futures.Executor) -> asyncio.Future[Any]:
-    """Start the handler: on the loop if async, in ``threads`` if sync.
-
-    Raises ``TypeError`` when the job's input does not fit the handler's signature.
-    """
+    """Start the handler: on the loop if async, in ``threads`` if sync."""
     job, definition = execution.job, execution.definition
-    # Bound here, not by the call: a sync handler's call happens in a thread, where a
-    # mismatch would read like an error of the handler itself.
-    _signature(definition.handler).bind(execution.context, **job.input_data)
     if definition.is_async:
         coro = definition.handler(execution.context, **job.input_data)
         task: asyncio.Future[Any] = asyncio.ensure_future(coro)
@@ -83,6 +73,27 @@ def start(execution: Execution, threads: concurrent.futures.Executor) -> asyncio
         task = asyncio.get_running_loop().run_in_executor(threads, call)
     execution.task = task
     return task
+
+
+@functools.cache
+def _signature(handler: Callable[..., Any]) -> inspect.Signature:
+    return inspect.signature(handler)
+
+
+def input_misfit(execution: Execution) -> Outcome | None:
+    """A ``failed`` outcome when the job's input cannot be passed to its handler, else None.
+
+    Asked only after a ``TypeError`` (the hot path binds nothing twice): an async
+    handler's call raises it before its task exists, a sync one's in its thread, where it
+    would pass for a handler error and be retried.
+    """
+    job = execution.job
+    try:
+        _signature(execution.definition.handler).bind(execution.context, **job.input_data)
+    except TypeError as exc:
+        error = f"input_data does not fit the {job.job_type} handler: {exc}"
+        return Outcome(job.lease, _S.FAILED, error=error, error_code=_E.INVALID_INPUT)
+    return None
 
 
 def error_text(exc: BaseException) -> str:
@@ -102,23 +113,28 @@ def outcome_after_interrupt(execution: Execution, now: dt.datetime) -> Outcome |
             error="worker stopped before the job finished",
             run_at=now,
             release=True,
+            error_code=_E.WORKER_STOPPED,
         )
     if reason == "timeout":
         timeout = execution.job.timeout_seconds or execution.definition.timeout_seconds
-        return failure(execution, f"timed out after {timeout:g}s", now)
-    return Outcome(lease, _S.CANCELLED, error="cancelled")
+        return failure(execution, f"timed out after {timeout:g}s", now, code=_E.TIMED_OUT)
+    return Outcome(lease, _S.CANCELLED, error="cancelled", error_code=_E.CANCELLED)
 
 
 def failure(
-    execution: Execution, error: str, now: dt.datetime, after: float | None = None
+    execution: Execution,
+    error: str,
+    now: dt.datetime,
+    after: float | None = None,
+    code: str | None = None,
 ) -> Outcome:
     """A failed attempt: retried later when the policy allows, else ``failed``."""
-    job = execution.job
+    job, code = execution.job, code or _E.HANDLER_ERROR
     decision = execution.definition.backoff.decide(job.attempts, job.max_attempts, after)
     if decision.retry:
         run_at = now + dt.timedelta(seconds=decision.delay)
-        return Outcome(job.lease, _S.PENDING, error=error, run_at=run_at)
-    return Outcome(job.lease, _S.FAILED, error=error)
+        return Outcome(job.lease, _S.PENDING, error=error, run_at=run_at, error_code=code)
+    return Outcome(job.lease, _S.FAILED, error=error, error_code=code)
 
 
 def completed(execution: Execution, result: Any, now: dt.datetime) -> Outcome | None:
@@ -129,12 +145,13 @@ def completed(execution: Execution, result: Any, now: dt.datetime) -> Outcome | 
     try:
         json.dumps(result)
     except (TypeError, ValueError) as exc:
-        return Outcome(lease, _S.FAILED, error=f"handler returned a result that is not JSON: {exc}")
+        error = f"handler returned a result that is not JSON: {exc}"
+        return Outcome(lease, _S.FAILED, error=error, error_code=_E.INVALID_RESULT)
     try:
         check_json_value(result)
     except ValueError as exc:
         error = f"handler returned a result that cannot be stored: {exc}"
-        return Outcome(lease, _S.FAILED, error=error)
+        return Outcome(lease, _S.FAILED, error=error, error_code=_E.INVALID_RESULT)
     return Outcome(lease, _S.COMPLETED, result=result)
 
 
@@ -154,11 +171,19 @@ def outcome_of_exception(execution: Execution, exc: Exception, now: dt.datetime)
     if execution.reason:  # interrupted: whatever it raised on the way out, the reason rules
         return outcome_after_interrupt(execution, now)
     if isinstance(exc, Cancelled):
-        return Outcome(lease, _S.CANCELLED, error="cancelled")
+        return Outcome(lease, _S.CANCELLED, error="cancelled", error_code=_E.CANCELLED)
     if isinstance(exc, Retry):
-        return failure(execution, exc.reason, now, after=exc.after)
+        return failure(execution, exc.reason, now, after=exc.after, code=exc.code)
     if isinstance(exc, Fail):
-        return Outcome(lease, _S.FAILED, error=exc.message)
+        return Outcome(lease, _S.FAILED, error=exc.message, error_code=exc.code or _E.HANDLER_ERROR)
+    return _raised(execution, exc, now)
+
+
+def _raised(execution: Execution, exc: Exception, now: dt.datetime) -> Outcome:
+    """A plain exception: bad input fails at once, anything else is a handler error."""
+    misfit = input_misfit(execution) if isinstance(exc, TypeError) else None
+    if misfit is not None:
+        return misfit
     log.info("job %s (%s) raised %r", execution.job.id, execution.job.job_type, exc)
     return failure(execution, error_text(exc), now)
 
@@ -177,6 +202,9 @@ async def _run(
         task = start(execution, threads)
     except Exception as exc:  # nothing ran: no reason to wait for the lease to expire
         execution.finished = True
+        misfit = input_misfit(execution) if isinstance(exc, TypeError) else None
+        if misfit is not None:
+            return misfit
         log.warning("job %s (%s): cannot start: %s", execution.job.id, execution.job.job_type, exc)
         return failure(execution, f"cannot start the handler: {error_text(exc)}", now())
     try:

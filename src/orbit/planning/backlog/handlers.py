@@ -289,7 +289,10 @@ async def generate_backlog(
         "tasks": ("story_id", run.tasks_only),
     }
     if mode not in modes:
-        raise Fail(f"unknown backlog_generation mode {mode!r}; expected one of {sorted(modes)}")
+        raise Fail(
+            f"unknown backlog_generation mode {mode!r}; expected one of {sorted(modes)}",
+            code="invalid_input",
+        )
     key, handle = modes[mode]
     try:
         target = uuid.UUID(str(ids.get(key)))

@@ -34,7 +34,7 @@ def task_source(engine: Engine, task_id: uuid.UUID) -> dict[str, Any]:
         item = one_or_none(conn, backlog_items, task_id)
         execution = task_data.latest_execution(conn, task_id) if item else None
     if item is None or execution is None:
-        raise Fail(f"task {task_id} not found or not executed")
+        raise Fail(f"task {task_id} not found or not executed", code="not_found")
     summary = first_paragraph(execution["output"])
     description = "\n\n".join(part for part in (item["description"], summary) if part)
     return {
@@ -50,7 +50,7 @@ def manual_source(
     """The prompt's material for a described change; ``Fail`` if the project is gone."""
     with reading(engine) as conn:
         if one_or_none(conn, projects, project_id) is None:
-            raise Fail(f"project {project_id} not found")
+            raise Fail(f"project {project_id} not found", code="not_found")
     return {
         "project_id": project_id,
         "item_id": None,

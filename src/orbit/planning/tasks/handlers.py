@@ -42,7 +42,7 @@ def load_subject(engine: Engine, item_id: uuid.UUID) -> dict[str, Any]:
     with reading(engine) as conn:
         item = one_or_none(conn, backlog_items, item_id)
         if item is None:
-            raise Fail(f"backlog item {item_id} not found")
+            raise Fail(f"backlog item {item_id} not found", code="not_found")
         parent = one_or_none(conn, backlog_items, item["parent_id"]) if item["parent_id"] else None
         project = one_or_none(conn, projects, item["project_id"])
     return {"item": item, "parent": parent, "project": project or {}}
@@ -57,7 +57,7 @@ def save_activation(
     """Write the AI's details and make the item ``active``; ``Fail`` if it moved on."""
     item = one_or_none(conn, backlog_items, item_id)
     if item is None:
-        raise Fail(f"backlog item {item_id} was deleted")
+        raise Fail(f"backlog item {item_id} was deleted", code="not_found")
     merged = {
         **(item["details"] or {}),
         "acceptance_criteria": details.acceptance_criteria,

@@ -298,6 +298,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/jobs/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel Pending Jobs
+         * @description Cancel every pending job the filter selects; a job claimed meanwhile is left alone.
+         */
+        post: operations["cancel_pending_jobs_api_v1_jobs_cancel_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/jobs/delete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Delete Pending Jobs
+         * @description Delete every pending job the filter selects, with its events.
+         */
+        post: operations["delete_pending_jobs_api_v1_jobs_delete_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/jobs/events": {
         parameters: {
             query?: never;
@@ -684,6 +724,16 @@ export interface components {
             title: string;
         };
         /**
+         * CancelledJobs
+         * @description The pending jobs a bulk cancel cancelled.
+         */
+        CancelledJobs: {
+            /** Cancelled */
+            cancelled: number;
+            /** Job Ids */
+            job_ids: string[];
+        };
+        /**
          * Deleted
          * @description How many jobs a bulk delete removed.
          */
@@ -713,12 +763,17 @@ export interface components {
             parent_id?: string | null;
             /**
              * Priority
-             * @description Lower runs first.
+             * @description Lower runs first (within its queue).
              * @default 0
              */
             priority: number;
             /** Project Id */
             project_id?: string | null;
+            /**
+             * Queue
+             * @default default
+             */
+            queue: string;
             /**
              * Run At
              * @description Not before this time (with offset).
@@ -803,8 +858,18 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
-            /** Error */
+            /**
+             * Error
+             * @description What went wrong, for people; see `error_code`.
+             */
             error: string | null;
+            /**
+             * Error Code
+             * @description Why the job failed (or its last attempt did), for machines; `null` when it did not. `error` keeps the human-readable message.
+             *
+             *     Set by the engine: `handler_error` (the handler raised), `timed_out`, `worker_lost` (its worker stopped heartbeating), `worker_stopped` (handed back at shutdown, still pending), `cancelled`, `invalid_result` (not JSON), `invalid_input` (it does not fit the handler). Set by Orbit's AI jobs: `ai_invalid_output`, `ai_output_truncated`, `ai_auth`, `ai_bad_request`, `ai_rate_limited`, `ai_unavailable`, `ai_timeout`, `ai_config`, `ai_prompt`, `ai_error`, `not_found`, `invalid_input`. Other handlers may bring their own snake_case codes (at most 64 characters).
+             */
+            error_code: string | null;
             /**
              * Id
              * Format: uuid
@@ -828,6 +893,11 @@ export interface components {
             progress_percent: number | null;
             /** Project Id */
             project_id: string | null;
+            /**
+             * Queue
+             * @description The named queue the job runs on.
+             */
+            queue: string;
             /** Result */
             result: unknown;
             /**
@@ -905,6 +975,29 @@ export interface components {
             id: string;
             /** Role */
             role: string;
+        };
+        /**
+         * PendingFilter
+         * @description Which pending jobs a bulk cancel or delete selects (``POST /jobs/cancel|delete``).
+         *
+         *     ``status`` must be given and be ``pending``: running jobs are cancelled one by one
+         *     (``POST /jobs/{id}/cancel``), finished ones pruned (``DELETE /jobs``). Unset fields
+         *     do not filter.
+         */
+        PendingFilter: {
+            /** Interview Id */
+            interview_id?: string | null;
+            /** Job Type */
+            job_type?: string | null;
+            /** Parent Id */
+            parent_id?: string | null;
+            /** Project Id */
+            project_id?: string | null;
+            /**
+             * Status
+             * @constant
+             */
+            status: "pending";
         };
         /**
          * PendingTurn
@@ -2066,6 +2159,126 @@ export interface operations {
             };
             /** @description Missing or invalid bearer token. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid request (problem details list the errors). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable for a moment (see Retry-After). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    cancel_pending_jobs_api_v1_jobs_cancel_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PendingFilter"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CancelledJobs"];
+                };
+            };
+            /** @description Missing or invalid bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid request (problem details list the errors). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable for a moment (see Retry-After). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_pending_jobs_api_v1_jobs_delete_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PendingFilter"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Deleted"];
+                };
+            };
+            /** @description Missing or invalid bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
