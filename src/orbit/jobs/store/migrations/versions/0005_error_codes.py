@@ -4,7 +4,7 @@ A machine-readable reason (``timed_out``, ``worker_lost``, ``ai_rate_limited``..
 clients that branch on why a job failed. Free text, not an ENUM: a handler may bring its
 own codes. Existing jobs keep ``NULL``.
 
-Revision ID: 0007
+Revision ID: 0005
 Revises: 0003
 Create Date: 2026-12-02
 """
@@ -12,7 +12,7 @@ Create Date: 2026-12-02
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
+revision = "0005"
 down_revision = "0003"
 branch_labels = None
 depends_on = None
