@@ -22,6 +22,7 @@ from orbit.jobs.errors import (
     ConfigurationError,
     DuplicateIdempotencyKey,
     Fail,
+    IdempotencyKeyReused,
     InvalidTransition,
     JobNotFound,
     JobSignal,
@@ -30,6 +31,7 @@ from orbit.jobs.errors import (
     Retry,
     UnknownJobType,
 )
+from orbit.jobs.idempotency import IdempotencyKey, fingerprint
 from orbit.jobs.manager import JobManager
 from orbit.jobs.models import Job, JobEvent, JobFilter, JobPage, JobSpec, Lease, Outcome
 from orbit.jobs.retry import BackoffPolicy, RetryDecision
@@ -59,6 +61,8 @@ __all__ = [
     "ConfigurationError",
     "DuplicateIdempotencyKey",
     "Fail",
+    "IdempotencyKey",
+    "IdempotencyKeyReused",
     "InvalidTransition",
     "Job",
     "JobClient",
@@ -87,6 +91,7 @@ __all__ = [
     "UnknownJobType",
     "Worker",
     "WorkerConfig",
+    "fingerprint",
     "migrate",
     "open_store",
     "parse_url",

@@ -2,8 +2,9 @@
 
 ``get_client`` and ``get_registry`` read what the application's lifespan put on
 ``app.state``; ``load_job`` is load-or-404; ``idempotency_key`` validates the
-``Idempotency-Key`` header that enqueueing routes pass to ``JobClient.enqueue`` and
-answers a repeated request with its job before the route runs.
+``Idempotency-Key`` header, scopes it to the caller with the request's fingerprint for
+enqueueing routes to pass to ``JobClient.enqueue``, and answers a repeated request with
+its job before the route runs.
 
 Example:
     >>> @router.post("/interviews/{interview_id}/messages", status_code=202)
@@ -15,17 +16,21 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import re
 import uuid
 from typing import Annotated
 
 from fastapi import Depends, Header, Path, Query, Request
+from starlette.concurrency import run_in_threadpool
 
 from orbit.jobs.client import JobClient
 from orbit.jobs.http.inputs import NulFreeText
 from orbit.jobs.http.problems import Problem
 from orbit.jobs.http.responses import IdempotentReplay
+from orbit.jobs.http.security import ANONYMOUS_CALLER, CALLER_SCOPE_KEY
+from orbit.jobs.idempotency import IdempotencyKey, fingerprint
 from orbit.jobs.models import Job
 from orbit.jobs.worker.registry import JobRegistry
 
@@ -95,20 +100,48 @@ async def idempotency_header(
 IdempotencyHeaderDep = Annotated[str | None, Depends(idempotency_header)]
 
 
-def idempotency_key(key: IdempotencyHeaderDep, client: ClientDep) -> str | None:
-    """The ``Idempotency-Key``; a key already used answers at once with its job.
+async def request_fingerprint(request: Request) -> str:
+    """The fingerprint of what this request asks for: method, path (its parameters), query
+    and body as canonical JSON (a body that is not JSON counts as its text)."""
+    raw = await request.body()
+    try:
+        body: object = json.loads(raw) if raw else None
+    except ValueError:
+        body = raw.decode("latin-1")
+    return fingerprint(
+        {
+            "method": request.method,
+            "path": request.url.path,
+            "query": sorted(request.query_params.multi_items()),
+            "body": body,
+        }
+    )
 
-    The replay happens before the route validates anything: a repeated request gets its
-    job back even when the thing it acted on has moved on since (an activated item is no
-    longer ``suggested``). A new key reaches the route, and ``JobClient.enqueue`` settles
-    the race between two requests that carry it at the same time.
+
+async def idempotency_key(
+    key: IdempotencyHeaderDep, client: ClientDep, request: Request
+) -> IdempotencyKey | None:
+    """The ``Idempotency-Key`` with its scope; a repeat of a request answers with its job.
+
+    The key is scoped to the caller (a digest of its bearer token, ``anonymous`` without
+    one) and, by ``JobClient.enqueue``, to the job type. The replay of a request already
+    seen (same caller, key and request fingerprint) happens before the route validates
+    anything: it gets its job back even when the thing it acted on has moved on since (an
+    activated item is no longer ``suggested``). Anything else reaches the route, and
+    ``JobClient.enqueue`` settles the race between two requests carrying the key and
+    answers ``IdempotencyKeyReused`` (422) when the key's job came from another request.
     """
-    if key is not None and (job := client.find(key)) is not None:
-        raise IdempotentReplay(job)
-    return key
+    if key is None:
+        return None
+    caller = request.scope.get(CALLER_SCOPE_KEY, ANONYMOUS_CALLER)
+    scoped = IdempotencyKey(key, caller=caller, fingerprint=await request_fingerprint(request))
+    found = await run_in_threadpool(client.find, key, caller=caller, fingerprint=scoped.fingerprint)
+    if found is not None:
+        raise IdempotentReplay(found)
+    return scoped
 
 
-IdempotencyKeyDep = Annotated[str | None, Depends(idempotency_key)]
+IdempotencyKeyDep = Annotated[IdempotencyKey | None, Depends(idempotency_key)]
 
 
 async def page_cursor(

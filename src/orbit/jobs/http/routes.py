@@ -36,7 +36,7 @@ from orbit.jobs.errors import UnknownJobType
 from orbit.jobs.http.dependencies import (
     ClientDep,
     CursorDep,
-    IdempotencyHeaderDep,
+    IdempotencyKeyDep,
     JobIdPath,
     JobTypeQuery,
     OlderThanDep,
@@ -55,7 +55,7 @@ from orbit.jobs.http.schemas import (
 )
 from orbit.jobs.http.security import StreamToken, stream_token
 from orbit.jobs.http.streams import job_events, project_events
-from orbit.jobs.models import Job, JobFilter, JobSpec
+from orbit.jobs.models import Job, JobFilter
 from orbit.jobs.states import TERMINAL, JobStatus
 
 GET_JOB_ROUTE = "orbit_jobs_get"
@@ -91,18 +91,6 @@ def _set_validators(response: Response, job: Job) -> None:
     response.headers["Cache-Control"] = "no-cache"
 
 
-def _check_idempotent_repeat(job: Job, spec: JobSpec) -> None:
-    """A reused ``Idempotency-Key`` must come with the same request (IETF draft: 422)."""
-    if job.job_type != spec.job_type or job.input_data != dict(spec.input_data):
-        raise Problem(
-            422,
-            "This Idempotency-Key was already used for a different request.",
-            slug="idempotency-key-reused",
-            title="Idempotency key reused",
-            extensions={"job_id": str(job.id)},
-        )
-
-
 def job_stats(
     client: ClientDep, project_id: IdFilter = None, job_type: TypeFilter = None
 ) -> JobStats:
@@ -132,14 +120,15 @@ def enqueue_job(
     request: Request,
     client: ClientDep,
     registry: RegistryDep,
-    key: IdempotencyHeaderDep,
+    key: IdempotencyKeyDep,
 ) -> JSONResponse:
-    """Enqueue a job of a registered type; poll the ``Location`` for its progress."""
-    # A repeated Idempotency-Key returns its job only for the same request (else 422), so
-    # this route takes the plain header, not the replaying dependency the app's routes use.
+    """Enqueue a job of a registered type; poll the ``Location`` for its progress.
+
+    A repeated ``Idempotency-Key`` returns its job for the same request, a 422 otherwise.
+    """
     if body.job_type not in registry:
         raise UnknownJobType(body.job_type)
-    spec = JobSpec(
+    job = client.enqueue(
         body.job_type,
         body.input_data,
         project_id=body.project_id,
@@ -151,9 +140,6 @@ def enqueue_job(
         run_at=body.run_at,
         idempotency_key=key,
     )
-    job = client.enqueue_spec(spec)
-    if key is not None:
-        _check_idempotent_repeat(job, spec)
     return accepted(job, location=_location(request, job))
 
 

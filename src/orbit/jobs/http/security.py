@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import re
 import urllib.parse
@@ -35,6 +36,11 @@ TOKEN_COOKIE = "orbit_token"
 ACCESS_TOKEN_PARAM = b"access_token"
 STREAM_TOKENS_SCOPE_KEY = "orbit.stream_tokens"
 """Where an authenticated request finds the ``StreamTokens`` to mint a stream token."""
+CALLER_SCOPE_KEY = "orbit.caller"
+"""Where an authenticated request finds its caller (the scope of its idempotency keys)."""
+ANONYMOUS_CALLER = "anonymous"
+"""The caller of every request when the API requires no token."""
+_CALLER_CONTEXT = b"orbit caller v1\x00"
 DEFAULT_OPEN_PATHS = frozenset({"/health", "/api/v1/health"})
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -58,6 +64,11 @@ def pop_query_param(scope: Scope, name: bytes) -> list[bytes]:
             kept.append(part)
     scope["query_string"] = b"&".join(kept)
     return values
+
+
+def caller_of(token: bytes) -> str:
+    """A stable name for the holder of ``token`` that does not reveal it (a digest)."""
+    return "bearer:" + hashlib.sha256(_CALLER_CONTEXT + token).hexdigest()[:40]
 
 
 def route_path(scope: Scope) -> str:
@@ -98,6 +109,7 @@ class BearerTokenMiddleware:
         self._prefix = protected_prefix.rstrip("/")
         self._open = frozenset(open_paths)
         self.stream_tokens = StreamTokens(self._token, stream_token_seconds)
+        self._caller = caller_of(self._token)
         self._stream_path = re.compile(re.escape(self._prefix) + r"/jobs(?:/[^/]+)?/events")
 
     def _protects(self, path: str) -> bool:
@@ -145,6 +157,7 @@ class BearerTokenMiddleware:
         if ok:
             # Only a request holding the API token itself may mint stream tokens.
             scope[STREAM_TOKENS_SCOPE_KEY] = self.stream_tokens
+            scope[CALLER_SCOPE_KEY] = self._caller
             await self.app(scope, receive, send)
             return
         if query_tokens and self._stream_token_ok(scope, query_tokens):

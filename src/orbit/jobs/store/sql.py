@@ -106,6 +106,8 @@ class SQLStore(BulkWrites, StoreReads):
         (``JobClient.enqueue`` answers with that job)."""
         now = self.clock.now()
         values = self._insert_values(spec, now)
+        values["idempotency_caller"] = spec.idempotency_caller
+        values["idempotency_fingerprint"] = spec.idempotency_fingerprint
         event = event_row(values["id"], 1, "status", status_payload(_S.PENDING), now)
         try:
             row = self.dialect.insert_job(self.engine, values, event)
