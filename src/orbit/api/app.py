@@ -106,6 +106,7 @@ def create_app(settings: Settings, registry: JobRegistry | None = None) -> FastA
             token=token,
             protected_prefix=API_PREFIX,
             open_paths=OPEN_PATHS,
+            stream_token_seconds=settings.stream_token_seconds,
         )
     mount_web(app, settings)
     return app
