@@ -99,3 +99,19 @@ def test_keys_are_scoped_to_the_callers_token(locked: TestClient) -> None:
     # Another caller (here the in-process one) has keys of its own.
     local = jobs_of(locked).enqueue(job.job_type, dict(job.input_data), idempotency_key="mine")
     assert local.id != job.id
+
+
+def test_starting_an_interview_twice_with_one_key_starts_one(app_client: TestClient) -> None:
+    project, other = seed_project(app_client, "A"), seed_project(app_client, "B")
+    key = {"Idempotency-Key": "start-1"}
+    first = app_client.post("/api/v1/interviews", json={"project_id": str(project)}, headers=key)
+    again = app_client.post("/api/v1/interviews", json={"project_id": str(project)}, headers=key)
+
+    assert first.status_code == again.status_code == 201, again.text
+    assert again.json()["id"] == first.json()["id"]
+    assert again.json()["job_id"] == first.json()["job_id"]
+    assert again.headers["Location"] == first.headers["Location"]
+    reused = app_client.post("/api/v1/interviews", json={"project_id": str(other)}, headers=key)
+    assert_reused(reused, first.json()["job_id"])
+    interviews = JobFilter(job_type="interview_message")
+    assert len(jobs_of(app_client).list(interviews).items) == 1

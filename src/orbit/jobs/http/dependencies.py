@@ -89,7 +89,12 @@ async def idempotency_header(
             min_length=1,
             max_length=IDEMPOTENCY_KEY_MAX,
             pattern=IDEMPOTENCY_KEY_PATTERN,
-            description="Repeat a request with the same key to get the same job back.",
+            description=(
+                "Repeat a request with the same key to get the same job back (202). The "
+                "same key with a different request is a 422 idempotency-key-reused problem. "
+                "Keys are scoped to the caller (its bearer token) and the job type, and "
+                "expire with their job (ORBIT_RETENTION_SECONDS after it finished)."
+            ),
         ),
     ] = None,
 ) -> str | None:
@@ -118,24 +123,39 @@ async def request_fingerprint(request: Request) -> str:
     )
 
 
-async def idempotency_key(
-    key: IdempotencyHeaderDep, client: ClientDep, request: Request
+async def scoped_idempotency_key(
+    key: IdempotencyHeaderDep, request: Request
 ) -> IdempotencyKey | None:
-    """The ``Idempotency-Key`` with its scope; a repeat of a request answers with its job.
+    """The ``Idempotency-Key`` scoped to its caller, with the request's fingerprint.
 
-    The key is scoped to the caller (a digest of its bearer token, ``anonymous`` without
-    one) and, by ``JobClient.enqueue``, to the job type. The replay of a request already
-    seen (same caller, key and request fingerprint) happens before the route validates
-    anything: it gets its job back even when the thing it acted on has moved on since (an
-    activated item is no longer ``suggested``). Anything else reaches the route, and
-    ``JobClient.enqueue`` settles the race between two requests carrying the key and
-    answers ``IdempotencyKeyReused`` (422) when the key's job came from another request.
+    The caller is a digest of the bearer token (``anonymous`` without one); the job type
+    completes the scope in ``JobClient.enqueue``. No replay: a route that answers a
+    repeat itself (not with the job's 202) takes this one and ``JobClient.find``.
     """
     if key is None:
         return None
     caller = request.scope.get(CALLER_SCOPE_KEY, ANONYMOUS_CALLER)
-    scoped = IdempotencyKey(key, caller=caller, fingerprint=await request_fingerprint(request))
-    found = await run_in_threadpool(client.find, key, caller=caller, fingerprint=scoped.fingerprint)
+    return IdempotencyKey(key, caller=caller, fingerprint=await request_fingerprint(request))
+
+
+ScopedKeyDep = Annotated[IdempotencyKey | None, Depends(scoped_idempotency_key)]
+
+
+async def idempotency_key(scoped: ScopedKeyDep, client: ClientDep) -> IdempotencyKey | None:
+    """The scoped ``Idempotency-Key``; a repeat of a request answers with its job (202).
+
+    The replay of a request already seen (same caller, key and request fingerprint)
+    happens before the route validates anything: it gets its job back even when the thing
+    it acted on has moved on since (an activated item is no longer ``suggested``).
+    Anything else reaches the route, and ``JobClient.enqueue`` settles the race between
+    two requests carrying the key and answers ``IdempotencyKeyReused`` (422) when the
+    key's job came from another request.
+    """
+    if scoped is None:
+        return None
+    found = await run_in_threadpool(
+        client.find, scoped.key, caller=scoped.caller, fingerprint=scoped.fingerprint
+    )
     if found is not None:
         raise IdempotentReplay(found)
     return scoped

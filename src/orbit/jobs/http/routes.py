@@ -18,7 +18,7 @@ Routes (relative to the mount prefix, ``/api/v1`` in Orbit)::
     GET    /jobs/{job_id}/events    the job's events as Server-Sent Events  200 | 204
     POST   /jobs/{job_id}/cancel    cancel (pending) or ask to stop          202
     POST   /jobs/{job_id}/retry     send a failed/cancelled job back         202
-    POST   /auth/stream-token       a short-lived token for EventSource
+    POST   /auth/stream-token       a short-lived token for one job's or project's stream
 
 The streaming routes and long polling are ``async`` and live in ``streams.py``.
 """
@@ -74,6 +74,7 @@ def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
         409: "The job's status does not allow this.",
         413: "Request body too large.",
         422: "Invalid request (problem details list the errors).",
+        503: "Too many open event streams (see Retry-After), or the database is unavailable.",
     }
     return {s: {"description": described[s], **_PROBLEM} for s in statuses}
 
@@ -206,7 +207,7 @@ def jobs_router(*, tags: Sequence[str] = ("jobs",)) -> APIRouter:
         project_events,
         methods=["GET"],
         response_class=Response,
-        responses={200: _EVENT_STREAM, **_problems(422)},
+        responses={200: _EVENT_STREAM, **_problems(422, 503)},
     )
     add("/jobs", list_jobs, methods=["GET"], response_model=JobList, responses=_problems(422))
     add(
@@ -215,7 +216,14 @@ def jobs_router(*, tags: Sequence[str] = ("jobs",)) -> APIRouter:
         methods=["POST"],
         status_code=202,
         response_model=Accepted,
-        responses=_problems(413, 422),
+        responses={
+            **_problems(413),
+            422: {
+                "description": "Invalid request, or an Idempotency-Key used for another "
+                "request (idempotency-key-reused).",
+                **_PROBLEM,
+            },
+        },
     )
     add("/jobs", delete_jobs, methods=["DELETE"], response_model=Deleted, responses=_problems(422))
     add(
@@ -237,7 +245,7 @@ def jobs_router(*, tags: Sequence[str] = ("jobs",)) -> APIRouter:
         responses={
             200: _EVENT_STREAM,
             204: {"description": "The job is finished and the client has every event."},
-            **_problems(404, 422),
+            **_problems(404, 422, 503),
         },
     )
     add(
@@ -270,5 +278,6 @@ def jobs_router(*, tags: Sequence[str] = ("jobs",)) -> APIRouter:
         methods=["POST"],
         response_model=StreamToken,
         tags=["auth"],
+        responses=_problems(422),
     )
     return router

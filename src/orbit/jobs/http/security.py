@@ -33,6 +33,7 @@ from pydantic import BaseModel, model_validator
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from orbit.jobs.http.inputs import InputModel
 from orbit.jobs.http.problems import Problem, problem_response
 from orbit.jobs.http.tokens import (
     DEFAULT_TTL_SECONDS,
@@ -304,7 +305,7 @@ class BodyLimitMiddleware:
 # -- the route that issues stream tokens -----------------------------------------------
 
 
-class StreamTokenRequest(BaseModel):
+class StreamTokenRequest(InputModel):
     """The one stream a token is for: a job's (``job_id``) or a project's (``project_id``)."""
 
     job_id: uuid.UUID | None = None

@@ -15,7 +15,9 @@ export interface paths {
         put?: never;
         /**
          * Stream Token
-         * @description A token an ``EventSource`` can pass as ``?access_token=`` (valid ``expires_in`` s).
+         * @description A token an ``EventSource`` can pass as ``?access_token=`` to open the stream of
+         *     ``job_id`` (``GET /jobs/{job_id}/events``) or of ``project_id`` (``GET
+         *     /jobs/events?project_id=``); it must connect within ``expires_in`` seconds.
          *
          *     ``token`` is null when the API requires no token.
          */
@@ -178,7 +180,8 @@ export interface paths {
          *
          *     Answers at once: the interview has no messages yet and its ``pending_turn`` (also
          *     ``job_id``) is the ``interview_message`` job that streams the question as ``token``
-         *     events and saves it.
+         *     events and saves it. A repeat with the same ``Idempotency-Key`` answers with the
+         *     interview the first request started, as it is now.
          */
         post: operations["start_interview_api_v1_interviews_post"];
         delete?: never;
@@ -286,6 +289,8 @@ export interface paths {
         /**
          * Enqueue Job
          * @description Enqueue a job of a registered type; poll the ``Location`` for its progress.
+         *
+         *     A repeated ``Idempotency-Key`` returns its job for the same request, a 422 otherwise.
          */
         post: operations["enqueue_job_api_v1_jobs_post"];
         /**
@@ -1034,13 +1039,23 @@ export interface components {
         };
         /**
          * StreamToken
-         * @description A short-lived token for ``?access_token=`` on the event streams.
+         * @description A short-lived token for ``?access_token=`` on the one event stream it names.
          */
         StreamToken: {
             /** Expires In */
             expires_in: number;
             /** Token */
             token: string | null;
+        };
+        /**
+         * StreamTokenRequest
+         * @description The one stream a token is for: a job's (``job_id``) or a project's (``project_id``).
+         */
+        StreamTokenRequest: {
+            /** Job Id */
+            job_id?: string | null;
+            /** Project Id */
+            project_id?: string | null;
         };
     };
     responses: never;
@@ -1058,7 +1073,11 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StreamTokenRequest"];
+            };
+        };
         responses: {
             /** @description Successful Response */
             200: {
@@ -1071,6 +1090,24 @@ export interface operations {
             };
             /** @description Missing or invalid bearer token. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid request (problem details list the errors). */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1093,7 +1130,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Repeat a request with the same key to get the same job back. */
+                /** @description Repeat a request with the same key to get the same job back (202). The same key with a different request is a 422 idempotency-key-reused problem. Keys are scoped to the caller (its bearer token) and the job type, and expire with their job (ORBIT_RETENTION_SECONDS after it finished). */
                 "Idempotency-Key"?: string | null;
             };
             path: {
@@ -1163,7 +1200,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Repeat a request with the same key to get the same job back. */
+                /** @description Repeat a request with the same key to get the same job back (202). The same key with a different request is a 422 idempotency-key-reused problem. Keys are scoped to the caller (its bearer token) and the job type, and expire with their job (ORBIT_RETENTION_SECONDS after it finished). */
                 "Idempotency-Key"?: string | null;
             };
             path: {
@@ -1233,7 +1270,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Repeat a request with the same key to get the same job back. */
+                /** @description Repeat a request with the same key to get the same job back (202). The same key with a different request is a 422 idempotency-key-reused problem. Keys are scoped to the caller (its bearer token) and the job type, and expire with their job (ORBIT_RETENTION_SECONDS after it finished). */
                 "Idempotency-Key"?: string | null;
             };
             path: {
@@ -1364,7 +1401,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Repeat a request with the same key to get the same job back. */
+                /** @description Repeat a request with the same key to get the same job back (202). The same key with a different request is a 422 idempotency-key-reused problem. Keys are scoped to the caller (its bearer token) and the job type, and expire with their job (ORBIT_RETENTION_SECONDS after it finished). */
                 "Idempotency-Key"?: string | null;
             };
             path: {
@@ -1434,7 +1471,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Repeat a request with the same key to get the same job back. */
+                /** @description Repeat a request with the same key to get the same job back (202). The same key with a different request is a 422 idempotency-key-reused problem. Keys are scoped to the caller (its bearer token) and the job type, and expire with their job (ORBIT_RETENTION_SECONDS after it finished). */
                 "Idempotency-Key"?: string | null;
             };
             path: {
@@ -1538,7 +1575,10 @@ export interface operations {
     start_interview_api_v1_interviews_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Repeat a request with the same key to get the same job back (202). The same key with a different request is a 422 idempotency-key-reused problem. Keys are scoped to the caller (its bearer token) and the job type, and expire with their job (ORBIT_RETENTION_SECONDS after it finished). */
+                "Idempotency-Key"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1675,7 +1715,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Repeat a request with the same key to get the same job back. */
+                /** @description Repeat a request with the same key to get the same job back (202). The same key with a different request is a 422 idempotency-key-reused problem. Keys are scoped to the caller (its bearer token) and the job type, and expire with their job (ORBIT_RETENTION_SECONDS after it finished). */
                 "Idempotency-Key"?: string | null;
             };
             path: {
@@ -1843,7 +1883,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Repeat a request with the same key to get the same job back. */
+                /** @description Repeat a request with the same key to get the same job back (202). The same key with a different request is a 422 idempotency-key-reused problem. Keys are scoped to the caller (its bearer token) and the job type, and expire with their job (ORBIT_RETENTION_SECONDS after it finished). */
                 "Idempotency-Key"?: string | null;
             };
             path: {
@@ -1982,7 +2022,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Repeat a request with the same key to get the same job back. */
+                /** @description Repeat a request with the same key to get the same job back (202). The same key with a different request is a 422 idempotency-key-reused problem. Keys are scoped to the caller (its bearer token) and the job type, and expire with their job (ORBIT_RETENTION_SECONDS after it finished). */
                 "Idempotency-Key"?: string | null;
             };
             path?: never;
@@ -2021,7 +2061,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Invalid request (problem details list the errors). */
+            /** @description Invalid request, or an Idempotency-Key used for another request (idempotency-key-reused). */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2129,6 +2169,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The stream token was issued for another stream. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Invalid request (problem details list the errors). */
             422: {
                 headers: {
@@ -2138,7 +2187,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The database is unavailable for a moment (see Retry-After). */
+            /** @description Too many open event streams (see Retry-After), or the database is unavailable. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2447,6 +2496,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The stream token was issued for another stream. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No job with that id. */
             404: {
                 headers: {
@@ -2465,7 +2523,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The database is unavailable for a moment (see Retry-After). */
+            /** @description Too many open event streams (see Retry-After), or the database is unavailable. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2789,7 +2847,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Repeat a request with the same key to get the same job back. */
+                /** @description Repeat a request with the same key to get the same job back (202). The same key with a different request is a 422 idempotency-key-reused problem. Keys are scoped to the caller (its bearer token) and the job type, and expire with their job (ORBIT_RETENTION_SECONDS after it finished). */
                 "Idempotency-Key"?: string | null;
             };
             path: {
@@ -2921,7 +2979,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Repeat a request with the same key to get the same job back. */
+                /** @description Repeat a request with the same key to get the same job back (202). The same key with a different request is a 422 idempotency-key-reused problem. Keys are scoped to the caller (its bearer token) and the job type, and expire with their job (ORBIT_RETENTION_SECONDS after it finished). */
                 "Idempotency-Key"?: string | null;
             };
             path: {
@@ -3051,7 +3109,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Repeat a request with the same key to get the same job back. */
+                /** @description Repeat a request with the same key to get the same job back (202). The same key with a different request is a 422 idempotency-key-reused problem. Keys are scoped to the caller (its bearer token) and the job type, and expire with their job (ORBIT_RETENTION_SECONDS after it finished). */
                 "Idempotency-Key"?: string | null;
             };
             path: {
@@ -3121,7 +3179,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Repeat a request with the same key to get the same job back. */
+                /** @description Repeat a request with the same key to get the same job back (202). The same key with a different request is a 422 idempotency-key-reused problem. Keys are scoped to the caller (its bearer token) and the job type, and expire with their job (ORBIT_RETENTION_SECONDS after it finished). */
                 "Idempotency-Key"?: string | null;
             };
             path: {
