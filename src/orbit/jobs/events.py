@@ -146,7 +146,12 @@ class SharedReads:
     ) -> None:
         if self._waiting.get(slot) is future:
             del self._waiting[slot]  # from now on a new asker needs a newer read
-        task = asyncio.ensure_future(fn())
+        try:
+            task = asyncio.ensure_future(fn())
+        except Exception as error:  # a callback's error would leave every asker waiting
+            self.busy -= 1
+            future.set_exception(error)
+            return
 
         def settle(done: asyncio.Future[Any]) -> None:
             self.busy -= 1
