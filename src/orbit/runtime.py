@@ -7,6 +7,8 @@ embedded worker and a standalone worker run exactly the same handlers.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy.engine import Engine
 
 from orbit.jobs import JobClient, JobRegistry, SQLStore, Worker, WorkerConfig, open_store
@@ -34,7 +36,10 @@ class Runtime:
         self.registry = build_registry(self.services)
         for name in extra or ():
             self.registry.register(extra.get(name))  # type: ignore[union-attr]
-        self.client = JobClient(self.store, self.registry)
+        # A finished job holds its idempotency key as long as it is kept, not longer.
+        retention = settings.retention_seconds
+        key_retention = dt.timedelta(seconds=retention) if retention > 0 else None
+        self.client = JobClient(self.store, self.registry, key_retention=key_retention)
 
     def migrate(self) -> None:
         """Run every migration history."""

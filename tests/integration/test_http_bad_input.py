@@ -75,8 +75,8 @@ def _project(api: TestClient) -> str:
 
 def test_stream_token_verify_rejects_non_ascii_instead_of_raising() -> None:
     tokens = StreamTokens(b"secret")
-    assert tokens.verify("1.a.\u00e9") is False
-    assert tokens.verify("9999999999.\u00e9.\u00e9") is False
+    assert tokens.verify("1.a.\u00e9", "jx") is False
+    assert tokens.verify("9999999999.j\u00e9.\u00e9.\u00e9", "j\u00e9") is False
 
 
 def test_non_ascii_stream_token_is_a_401_not_a_500(locked_api: TestClient) -> None:

@@ -200,20 +200,34 @@ def test_idempotency_key_returns_the_same_job(api: TestClient, engine: JobManage
 
 def test_reusing_an_idempotency_key_for_another_request_is_a_422(api: TestClient) -> None:
     headers = {"Idempotency-Key": "k-1"}
-    api.post("/api/v1/jobs", json={"job_type": "echo", "input_data": {"n": 1}}, headers=headers)
+    first = api.post(
+        "/api/v1/jobs", json={"job_type": "echo", "input_data": {"n": 1}}, headers=headers
+    )
 
     other_input = api.post(
         "/api/v1/jobs", json={"job_type": "echo", "input_data": {"n": 2}}, headers=headers
     )
-    other_type = api.post(
+    other_priority = api.post(
         "/api/v1/jobs",
-        json={"job_type": "demo_message", "input_data": {"n": 1}},
+        json={"job_type": "echo", "input_data": {"n": 1}, "priority": 3},
         headers=headers,
     )
 
-    assert_problem(other_input, 422, "idempotency-key-reused")
-    assert_problem(other_type, 422, "idempotency-key-reused")
+    body = assert_problem(other_input, 422, "idempotency-key-reused")
+    assert body["job_id"] == first.json()["job_id"]
+    assert_problem(other_priority, 422, "idempotency-key-reused")
     assert len(api.get("/api/v1/jobs").json()["items"]) == 1
+
+
+def test_an_idempotency_key_is_scoped_to_the_job_type(api: TestClient) -> None:
+    headers = {"Idempotency-Key": "k-1"}
+    echo = api.post("/api/v1/jobs", json={"job_type": "echo"}, headers=headers)
+    other_type = api.post("/api/v1/jobs", json={"job_type": "demo_message"}, headers=headers)
+
+    assert echo.status_code == other_type.status_code == 202
+    assert echo.json()["job_id"] != other_type.json()["job_id"]
+    again = api.post("/api/v1/jobs", json={"job_type": "demo_message"}, headers=headers)
+    assert again.json()["job_id"] == other_type.json()["job_id"]
 
 
 @pytest.mark.parametrize("key", ["x" * 201, "", " padded", "tab\there", "del\x7f"])

@@ -50,13 +50,13 @@ def anonymous(locked: LiveServer) -> Iterator[httpx.Client]:
         yield client
 
 
-def stream_token(client: httpx.Client) -> str:
+def stream_token(client: httpx.Client, **stream: str) -> str:
     response = client.post(
-        "/api/v1/auth/stream-token", headers={"Authorization": f"Bearer {TOKEN}"}
+        "/api/v1/auth/stream-token", json=stream, headers={"Authorization": f"Bearer {TOKEN}"}
     )
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["expires_in"] == 300
+    assert body["expires_in"] == 60
     token: str = body["token"]
     assert token and TOKEN not in token
     return token
@@ -84,30 +84,57 @@ def test_the_token_cookie_opens_a_stream(anonymous: httpx.Client, store: SQLStor
     assert event is not None and event.event == "snapshot" and event.data["id"] == str(job.id)
 
 
-def test_a_stream_token_opens_streams_and_nothing_else(
+def test_a_stream_token_opens_its_own_stream_and_nothing_else(
     anonymous: httpx.Client, store: SQLStore
 ) -> None:
     job = running_job(store, project_id=(project := uuid.uuid4()))
-    token = stream_token(anonymous)
+    token = stream_token(anonymous, job_id=str(job.id))
+    project_token = stream_token(anonymous, project_id=str(project))
 
     with anonymous.stream("GET", events_url(job.id), params={"access_token": token}) as response:
         assert SSE(response).next().event == "snapshot"  # type: ignore[union-attr]
     with anonymous.stream(
-        "GET", "/api/v1/jobs/events", params={"project_id": str(project), "access_token": token}
+        "GET",
+        "/api/v1/jobs/events",
+        params={"project_id": str(project), "access_token": project_token},
     ) as response:
         snapshot = SSE(response).next()
     assert snapshot is not None and snapshot.data["jobs"][0]["id"] == str(job.id)
 
+    # A job's token opens neither another job's stream nor its project's; nor the reverse.
+    other = running_job(store, project_id=project)
+    for url, params in (
+        (events_url(other.id), {"access_token": token}),
+        ("/api/v1/jobs/events", {"project_id": str(project), "access_token": token}),
+        (events_url(job.id), {"access_token": project_token}),
+    ):
+        refused = anonymous.get(url, params=params)
+        assert refused.status_code == 403, url
+        assert refused.headers["content-type"].startswith(PROBLEM)
     # Only the event streams accept it; it cannot mint more tokens.
     assert_401(anonymous.get(f"/api/v1/jobs/{job.id}", params={"access_token": token}))
-    assert_401(anonymous.post("/api/v1/auth/stream-token", params={"access_token": token}))
+    assert_401(
+        anonymous.post(
+            "/api/v1/auth/stream-token",
+            params={"access_token": token},
+            json={"job_id": str(job.id)},
+        )
+    )
     # The long-lived API token is never accepted in a URL; forged tokens are refused.
     assert_401(anonymous.get(events_url(job.id), params={"access_token": TOKEN}))
-    expires, nonce, signature = token.split(".")
-    forged = f"{int(expires) + 3600}.{nonce}.{signature}"
+    expires, target, nonce, signature = token.split(".")
+    forged = f"{int(expires) + 3600}.{target}.{nonce}.{signature}"
     refused = anonymous.get(events_url(job.id), params={"access_token": forged})
     assert_401(refused)
     assert 'error="invalid_token"' in refused.headers["www-authenticate"]
+
+
+def test_a_stream_token_names_exactly_one_stream(anonymous: httpx.Client) -> None:
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    for body in ({}, {"job_id": str(uuid.uuid4()), "project_id": str(uuid.uuid4())}):
+        response = anonymous.post("/api/v1/auth/stream-token", json=body, headers=auth)
+        assert response.status_code == 422, body
+        assert response.headers["content-type"].startswith(PROBLEM)
 
 
 def test_the_access_log_never_shows_a_stream_token(
@@ -115,7 +142,7 @@ def test_the_access_log_never_shows_a_stream_token(
 ) -> None:
     job = running_job(store)
     store.complete(job.lease)
-    token = stream_token(anonymous)
+    token = stream_token(anonymous, job_id=str(job.id))
     response = anonymous.get(events_url(job.id), params={"after": 1, "access_token": token})
     assert response.status_code == 200  # the other parameters still reach the route
     assert [e.id for e in SSE(response).rest()] == ["2", "3", None]
@@ -129,6 +156,6 @@ def test_the_access_log_never_shows_a_stream_token(
 
 def test_without_an_api_token_the_stream_token_is_null(db_url: str) -> None:
     with LiveServer(make_app(db_url)) as live, httpx.Client(base_url=live.url) as client:
-        response = client.post("/api/v1/auth/stream-token")
+        response = client.post("/api/v1/auth/stream-token", json={"job_id": str(uuid.uuid4())})
     assert response.status_code == 200
     assert response.json() == {"token": None, "expires_in": 0}

@@ -13,7 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from orbit.jobs import JobClient, JobHandle, JobRegistry, JobStatus, SQLStore, open_store
+from orbit.jobs import (
+    IdempotencyKeyReused,
+    JobClient,
+    JobHandle,
+    JobRegistry,
+    JobStatus,
+    SQLStore,
+    open_store,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,7 +54,9 @@ def test_the_handle_enqueues_the_handlers_arguments_with_registry_defaults(st: S
     )
     urgent = hello.options(priority=9, idempotency_key="k").enqueue(client, name="Grace")
     assert (urgent.priority, urgent.input_data) == (9, {"name": "Grace"})
-    assert hello.options(idempotency_key="k").enqueue(client, name="other").id == urgent.id
+    assert hello.options(idempotency_key="k").enqueue(client, name="Grace").id == urgent.id
+    with pytest.raises(IdempotencyKeyReused):
+        hello.options(idempotency_key="k").enqueue(client, name="other")
     ids = hello.enqueue_many(client, [{"name": "a"}, {"name": "b", "times": 3}])
     assert [client.get(i).input_data for i in ids] == [{"name": "a"}, {"name": "b", "times": 3}]
 

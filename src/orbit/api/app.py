@@ -83,7 +83,9 @@ def create_app(settings: Settings, registry: JobRegistry | None = None) -> FastA
     telemetry = TelemetryConfig(tracing=on, metrics=on, logs=on, operation_spans=on)
     app = FastAPI(title="Orbit", version="0.1.0", lifespan=lifespan, telemetry=telemetry)
     app.state.settings = settings
-    app.state.event_streams = StreamOptions(keepalive_seconds=settings.sse_keepalive_seconds)
+    app.state.event_streams = StreamOptions(
+        keepalive_seconds=settings.sse_keepalive_seconds, max_streams=settings.max_streams
+    )
 
     install_problem_handlers(app)
 
@@ -106,6 +108,7 @@ def create_app(settings: Settings, registry: JobRegistry | None = None) -> FastA
             token=token,
             protected_prefix=API_PREFIX,
             open_paths=OPEN_PATHS,
+            stream_token_seconds=settings.stream_token_seconds,
         )
     mount_web(app, settings)
     return app

@@ -23,6 +23,7 @@ from orbit.jobs.errors import (
     DuplicateIdempotencyKey,
     ErrorCode,
     Fail,
+    IdempotencyKeyReused,
     InvalidTransition,
     JobNotFound,
     JobSignal,
@@ -31,6 +32,7 @@ from orbit.jobs.errors import (
     Retry,
     UnknownJobType,
 )
+from orbit.jobs.idempotency import IdempotencyKey, fingerprint
 from orbit.jobs.manager import JobManager
 from orbit.jobs.models import Job, JobEvent, JobFilter, JobPage, JobSpec, Lease, Outcome
 from orbit.jobs.retry import BackoffPolicy, RetryDecision
@@ -61,6 +63,8 @@ __all__ = [
     "DuplicateIdempotencyKey",
     "ErrorCode",
     "Fail",
+    "IdempotencyKey",
+    "IdempotencyKeyReused",
     "InvalidTransition",
     "Job",
     "JobClient",
@@ -89,6 +93,7 @@ __all__ = [
     "UnknownJobType",
     "Worker",
     "WorkerConfig",
+    "fingerprint",
     "migrate",
     "open_store",
     "parse_url",

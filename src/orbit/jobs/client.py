@@ -8,8 +8,11 @@ the way in live here, once:
 
 * registry defaults: a job type's ``max_attempts`` and ``timeout_seconds`` unless the
   caller chose (its backoff is read from the registry when an attempt fails);
-* idempotency: an enqueue whose ``idempotency_key`` is taken returns the job that holds
-  it, whether found first or lost in an insert race (``ctx.enqueue_child`` comes here too).
+* idempotency (``idempotency.py``): a key is scoped to its caller and job type; an
+  enqueue whose key is taken returns the job that holds it when the request's fingerprint
+  is the same, whether found first or lost in an insert race, and raises
+  ``IdempotencyKeyReused`` when it is not; a finished job past ``key_retention`` no longer
+  holds its key (``ctx.enqueue_child`` comes here too).
 
 The seeds' ``JobManager`` names live in a thin adapter (``manager.py``).
 
@@ -32,10 +35,11 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from orbit.jobs.errors import DuplicateIdempotencyKey
+from orbit.jobs.errors import DuplicateIdempotencyKey, IdempotencyKeyReused
 from orbit.jobs.events import EventHub, Subscription
+from orbit.jobs.idempotency import IdempotencyKey, fingerprint
 from orbit.jobs.log_cursor import LogRead, ProjectSnapshot
-from orbit.jobs.models import JSON, Job, JobEvent, JobFilter, JobPage, JobSpec, Lease
+from orbit.jobs.models import JSON, LOCAL_CALLER, Job, JobEvent, JobFilter, JobPage, JobSpec, Lease
 from orbit.jobs.states import TERMINAL, JobStatus
 from orbit.jobs.store import SQLStore
 from orbit.jobs.store.feed import Change, ChangeKind
@@ -46,14 +50,24 @@ if TYPE_CHECKING:  # the registry imports the worker, which uses this client
 
 WAIT_RECHECK_SECONDS = 5.0
 """``wait`` reads the job again at least this often (insurance against a lost hint)."""
+_ENQUEUE_TRIES = 3
 
 
 class JobClient:
     """Enqueue, inspect, steer and follow jobs."""
 
-    def __init__(self, store: SQLStore, registry: JobRegistry | None = None) -> None:
+    def __init__(
+        self,
+        store: SQLStore,
+        registry: JobRegistry | None = None,
+        *,
+        key_retention: dt.timedelta | None = None,
+    ) -> None:
         self.store = store
         self.registry = registry
+        self.key_retention = key_retention
+        """A finished job stops holding its idempotency key this long after it finished
+        (``None``: until it is pruned). Orbit passes ``ORBIT_RETENTION_SECONDS``."""
         self._hub: EventHub | None = None
 
     # -- enqueue ------------------------------------------------------------------------
@@ -62,32 +76,76 @@ class JobClient:
         self,
         job_type: str,
         input_data: dict[str, JSON] | None = None,
+        *,
+        idempotency_key: str | IdempotencyKey | None = None,
         **options: object,
     ) -> Job:
-        """Enqueue one job; ``options`` are the other ``JobSpec`` fields."""
-        spec = JobSpec(job_type, input_data or {}, **options)  # type: ignore[arg-type]
+        """Enqueue one job; ``options`` are the other ``JobSpec`` fields.
+
+        ``idempotency_key`` is a plain key (in-process scope, input fingerprint) or an
+        ``IdempotencyKey`` carrying the caller and request fingerprint (the HTTP layer).
+        """
+        if isinstance(idempotency_key, IdempotencyKey):
+            options["idempotency_caller"] = idempotency_key.caller
+            options["idempotency_fingerprint"] = idempotency_key.fingerprint
+            idempotency_key = idempotency_key.key
+        spec = JobSpec(job_type, input_data or {}, idempotency_key=idempotency_key, **options)  # type: ignore[arg-type]
         return self.enqueue_spec(spec)
 
     def enqueue_spec(self, spec: JobSpec, under: Lease | None = None) -> Job:
         """Enqueue a prepared ``JobSpec``; a taken ``idempotency_key`` returns its job.
 
+        Raises ``IdempotencyKeyReused`` when the key's job came from a different request.
         ``under``: the lease of the job enqueueing it (``ctx.enqueue_child``); the enqueue
         is guarded by it and raises ``LeaseLost`` once that lease is gone.
         """
         spec = self._with_defaults(spec)
 
-        def insert() -> Job:
+        def insert(spec: JobSpec) -> Job:
             if under is None:
                 return self.store.enqueue(spec)
             return self.store.enqueue_under(under, spec)
 
-        try:
-            return insert()
-        except DuplicateIdempotencyKey:
-            existing = self.find(spec.idempotency_key or "")
-            if existing is None:  # deleted between the insert and this read: try again
-                return insert()
-            return existing
+        key = spec.idempotency_key
+        if key is None:
+            return insert(spec)
+        if spec.idempotency_fingerprint is None:
+            spec = dataclasses.replace(
+                spec, idempotency_fingerprint=fingerprint(dict(spec.input_data))
+            )
+        for _ in range(_ENQUEUE_TRIES):
+            try:
+                return insert(spec)
+            except DuplicateIdempotencyKey:
+                holder = self._key_holder(spec)
+            if holder is not None:
+                if holder.idempotency_fingerprint not in (None, spec.idempotency_fingerprint):
+                    raise IdempotencyKeyReused(key, holder.id)
+                return holder
+            # Deleted, or released past retention, since the insert failed: try again.
+        return insert(spec)
+
+    def _key_holder(self, spec: JobSpec) -> Job | None:
+        """The live job holding ``spec``'s key; one past retention gives it up here."""
+        for job in self.store.by_idempotency_key(
+            spec.idempotency_key, spec.idempotency_caller, spec.job_type
+        ):
+            if not self._key_expired(job):
+                return job
+            self.store.release_idempotency_key(job.id, self._key_cutoff())
+        return None
+
+    def _key_cutoff(self) -> dt.datetime:
+        assert self.key_retention is not None
+        return self.store.clock.now() - self.key_retention
+
+    def _key_expired(self, job: Job) -> bool:
+        return (
+            self.key_retention is not None
+            and job.completed_at is not None
+            and job.finished
+            and job.completed_at <= self._key_cutoff()
+        )
 
     def enqueue_many(self, specs: Sequence[JobSpec]) -> list[uuid.UUID]:
         """Enqueue many jobs in one transaction."""
@@ -109,9 +167,24 @@ class JobClient:
         """Read a job; raises ``JobNotFound``."""
         return self.store.get(job_id)
 
-    def find(self, idempotency_key: str) -> Job | None:
-        """The job an earlier enqueue with this ``idempotency_key`` created, if any."""
-        return self.store.by_idempotency_key(idempotency_key)
+    def find(
+        self,
+        idempotency_key: str,
+        *,
+        caller: str = LOCAL_CALLER,
+        fingerprint: str | None = None,
+    ) -> Job | None:
+        """The job an earlier enqueue with this key (from ``caller``) created, if any.
+
+        With ``fingerprint``, only a job of that same request; a job past ``key_retention``
+        no longer counts.
+        """
+        for job in self.store.by_idempotency_key(idempotency_key, caller):
+            if self._key_expired(job):
+                continue
+            if fingerprint is None or job.idempotency_fingerprint in (None, fingerprint):
+                return job
+        return None
 
     def list(
         self, where: JobFilter | None = None, limit: int = 50, cursor: str | None = None

@@ -8,6 +8,7 @@ Errors (something went wrong)::
     ├── LeaseLost            the worker no longer holds the job; its write was rejected
     ├── UnknownJobType       no handler registered under that name
     ├── DuplicateIdempotencyKey  an enqueue's key is taken (JobClient returns that job)
+    ├── IdempotencyKeyReused     the key is taken by a job of a different request
     └── ConfigurationError   bad URL, bad settings
 
 Signals (a handler telling the worker what to do; not errors)::
@@ -102,6 +103,16 @@ class DuplicateIdempotencyKey(OrbitError):
     def __init__(self, key: str) -> None:
         super().__init__(f"a job with idempotency key {key!r} exists")
         self.key = key
+
+
+class IdempotencyKeyReused(OrbitError):
+    """The key was already used, by the same caller for the same job type, with a
+    different request (``JobClient.enqueue``; HTTP answers 422)."""
+
+    def __init__(self, key: str, job_id: uuid.UUID) -> None:
+        super().__init__(f"idempotency key {key!r} was used for another request (job {job_id})")
+        self.key = key
+        self.job_id = job_id
 
 
 class ConfigurationError(OrbitError):

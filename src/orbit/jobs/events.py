@@ -11,6 +11,10 @@ therefore always works the same way:
 Duplicates are dropped by cursor (a job's ``seq``, or the global ``job_events.id``), so a
 spurious or repeated wake-up costs one read and nothing else.
 
+Many subscribers of one job or project wake together and would each read the same rows:
+``SharedReads`` (``hub.reads``) makes that one database read per wake-up, shared by every
+subscriber at the same cursor.
+
 The hub does no I/O: it subscribes to the store's change feed (``store/feed.py``) for
 ``EVENT`` changes and wakes the subscriptions whose keys match. The feed is the one
 watcher of the database in the process (one ``LISTEN`` connection on PostgreSQL, one
@@ -22,12 +26,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from types import TracebackType
+from typing import Any, TypeVar
 
 from orbit.jobs.store.feed import Change, ChangeFeed, ChangeKind
 
 Key = tuple[str, uuid.UUID]
+T = TypeVar("T")
 
 
 def job_key(job_id: uuid.UUID) -> Key:
@@ -103,6 +109,66 @@ class Subscription:
         self.close()
 
 
+class SharedReads:
+    """One read for every subscriber that asks for the same rows before the read starts.
+
+    ``read(key, fn)`` awaits ``fn()`` (a read of the log at one cursor; ``key`` names the
+    rows: what is followed and the cursor). The first subscriber to ask schedules the read
+    for the next turn of the event loop; every subscriber asking for the same ``key``
+    until then (those woken by the same change run in between) gets the same result. A
+    read that has started is never handed to a later asker: it may predate the change
+    that woke that one, so the later asker starts a read of its own.
+    """
+
+    def __init__(self) -> None:
+        self._waiting: dict[tuple[Hashable, asyncio.AbstractEventLoop], asyncio.Future[Any]] = {}
+        self.busy = 0
+        """Reads asked for or running, not finished yet."""
+
+    async def read(self, key: Hashable, fn: Callable[[], Awaitable[T]]) -> T:
+        """The result of ``fn()``, or of the same read another subscriber scheduled."""
+        loop = asyncio.get_running_loop()
+        slot = (key, loop)
+        future = self._waiting.get(slot)
+        if future is None:
+            future = loop.create_future()
+            self._waiting[slot] = future
+            self.busy += 1
+            loop.call_soon(self._start, slot, future, fn)
+        result: T = await asyncio.shield(future)
+        return result
+
+    def _start(
+        self,
+        slot: tuple[Hashable, asyncio.AbstractEventLoop],
+        future: asyncio.Future[Any],
+        fn: Callable[[], Awaitable[Any]],
+    ) -> None:
+        if self._waiting.get(slot) is future:
+            del self._waiting[slot]  # from now on a new asker needs a newer read
+        try:
+            task = asyncio.ensure_future(fn())
+        except Exception as error:  # a callback's error would leave every asker waiting
+            self.busy -= 1
+            future.set_exception(error)
+            return
+
+        def settle(done: asyncio.Future[Any]) -> None:
+            self.busy -= 1
+            if future.done():
+                return
+            if done.cancelled():
+                future.cancel()
+            elif (error := done.exception()) is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(done.result())
+
+        task.add_done_callback(settle)
+        # Every asker may have gone (disconnected): the error must not go unretrieved.
+        future.add_done_callback(lambda f: f.cancelled() or f.exception())
+
+
 class EventHub:
     """Wakes the subscribers of this process whose jobs or projects changed.
 
@@ -112,6 +178,8 @@ class EventHub:
 
     def __init__(self, feed: ChangeFeed) -> None:
         self.feed = feed
+        self.reads = SharedReads()
+        """Reads of the log shared by the subscribers woken together (streams use it)."""
         self._keyed: dict[Key, set[Subscription]] = {}
         self._everything: set[Subscription] = set()
         self._count = 0

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+from typing import Any
 
 from orbit.jobs.client import JobClient
 from orbit.jobs.errors import LeaseLost
@@ -40,7 +41,7 @@ class JobManager:
         input_data: dict[str, JSON],
         project_id: uuid.UUID | None = None,
         interview_id: uuid.UUID | None = None,
-        **options: object,
+        **options: Any,
     ) -> Job:
         """Create a pending job (``JobClient.enqueue``)."""
         return self.client.enqueue(

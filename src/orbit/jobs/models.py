@@ -13,6 +13,9 @@ from orbit.jobs.states import TERMINAL, JobStatus
 JSON = Any
 """A JSON-serialisable value."""
 
+LOCAL_CALLER = "local"
+"""The idempotency scope of in-process callers (the CLI, handlers, schedules)."""
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class JobSpec:
@@ -33,6 +36,10 @@ class JobSpec:
     timeout_seconds: float | None = None
     run_at: dt.datetime | None = None
     idempotency_key: str | None = None
+    idempotency_caller: str = LOCAL_CALLER
+    """Who sent the key: keys are unique per (caller, job type); HTTP passes its caller."""
+    idempotency_fingerprint: str | None = None
+    """The request the key came with (``None``: the door takes ``input_fingerprint``)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -67,6 +74,8 @@ class Job:
     updated_at: dt.datetime
     queue: str = "default"  # added with named queues, after every other field
     error_code: str | None = None  # why it failed, for machines (``ErrorCode`` or a handler's)
+    idempotency_caller: str = LOCAL_CALLER  # these two: added with scoped idempotency keys
+    idempotency_fingerprint: str | None = None
 
     @property
     def finished(self) -> bool:

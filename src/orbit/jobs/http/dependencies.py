@@ -2,8 +2,9 @@
 
 ``get_client`` and ``get_registry`` read what the application's lifespan put on
 ``app.state``; ``load_job`` is load-or-404; ``idempotency_key`` validates the
-``Idempotency-Key`` header that enqueueing routes pass to ``JobClient.enqueue`` and
-answers a repeated request with its job before the route runs.
+``Idempotency-Key`` header, scopes it to the caller with the request's fingerprint for
+enqueueing routes to pass to ``JobClient.enqueue``, and answers a repeated request with
+its job before the route runs.
 
 Example:
     >>> @router.post("/interviews/{interview_id}/messages", status_code=202)
@@ -15,17 +16,21 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import re
 import uuid
 from typing import Annotated
 
 from fastapi import Depends, Header, Path, Query, Request
+from starlette.concurrency import run_in_threadpool
 
 from orbit.jobs.client import JobClient
 from orbit.jobs.http.inputs import NulFreeText
 from orbit.jobs.http.problems import Problem
 from orbit.jobs.http.responses import IdempotentReplay
+from orbit.jobs.http.security import ANONYMOUS_CALLER, CALLER_SCOPE_KEY
+from orbit.jobs.idempotency import IdempotencyKey, fingerprint
 from orbit.jobs.models import Job
 from orbit.jobs.worker.registry import JobRegistry
 
@@ -84,7 +89,12 @@ async def idempotency_header(
             min_length=1,
             max_length=IDEMPOTENCY_KEY_MAX,
             pattern=IDEMPOTENCY_KEY_PATTERN,
-            description="Repeat a request with the same key to get the same job back.",
+            description=(
+                "Repeat a request with the same key to get the same job back (202). The "
+                "same key with a different request is a 422 idempotency-key-reused problem. "
+                "Keys are scoped to the caller (its bearer token) and the job type, and "
+                "expire with their job (ORBIT_RETENTION_SECONDS after it finished)."
+            ),
         ),
     ] = None,
 ) -> str | None:
@@ -95,20 +105,63 @@ async def idempotency_header(
 IdempotencyHeaderDep = Annotated[str | None, Depends(idempotency_header)]
 
 
-def idempotency_key(key: IdempotencyHeaderDep, client: ClientDep) -> str | None:
-    """The ``Idempotency-Key``; a key already used answers at once with its job.
+async def request_fingerprint(request: Request) -> str:
+    """The fingerprint of what this request asks for: method, path (its parameters), query
+    and body as canonical JSON (a body that is not JSON counts as its text)."""
+    raw = await request.body()
+    try:
+        body: object = json.loads(raw) if raw else None
+    except ValueError:
+        body = raw.decode("latin-1")
+    return fingerprint(
+        {
+            "method": request.method,
+            "path": request.url.path,
+            "query": sorted(request.query_params.multi_items()),
+            "body": body,
+        }
+    )
 
-    The replay happens before the route validates anything: a repeated request gets its
-    job back even when the thing it acted on has moved on since (an activated item is no
-    longer ``suggested``). A new key reaches the route, and ``JobClient.enqueue`` settles
-    the race between two requests that carry it at the same time.
+
+async def scoped_idempotency_key(
+    key: IdempotencyHeaderDep, request: Request
+) -> IdempotencyKey | None:
+    """The ``Idempotency-Key`` scoped to its caller, with the request's fingerprint.
+
+    The caller is a digest of the bearer token (``anonymous`` without one); the job type
+    completes the scope in ``JobClient.enqueue``. No replay: a route that answers a
+    repeat itself (not with the job's 202) takes this one and ``JobClient.find``.
     """
-    if key is not None and (job := client.find(key)) is not None:
-        raise IdempotentReplay(job)
-    return key
+    if key is None:
+        return None
+    caller = request.scope.get(CALLER_SCOPE_KEY, ANONYMOUS_CALLER)
+    return IdempotencyKey(key, caller=caller, fingerprint=await request_fingerprint(request))
 
 
-IdempotencyKeyDep = Annotated[str | None, Depends(idempotency_key)]
+ScopedKeyDep = Annotated[IdempotencyKey | None, Depends(scoped_idempotency_key)]
+
+
+async def idempotency_key(scoped: ScopedKeyDep, client: ClientDep) -> IdempotencyKey | None:
+    """The scoped ``Idempotency-Key``; a repeat of a request answers with its job (202).
+
+    The replay of a request already seen (same caller, key and request fingerprint)
+    happens before the route validates anything: it gets its job back even when the thing
+    it acted on has moved on since (an activated item is no longer ``suggested``).
+    Anything else reaches the route, and ``JobClient.enqueue`` settles the race between
+    two requests carrying the key and answers ``IdempotencyKeyReused`` (422) when the
+    key's job came from another request.
+    """
+    if scoped is None:
+        return None
+    found = await run_in_threadpool(
+        client.find, scoped.key, caller=scoped.caller, fingerprint=scoped.fingerprint
+    )
+    if found is not None:
+        raise IdempotentReplay(found)
+    return scoped
+
+
+IdempotencyKeyDep = Annotated[IdempotencyKey | None, Depends(idempotency_key)]
 
 
 async def page_cursor(

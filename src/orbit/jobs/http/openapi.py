@@ -10,7 +10,8 @@ the generated document:
 * the errors an operation's shape implies: 404 with path parameters, 422 with input,
   413 with a body; on protected operations 401 and 503 (database unavailable);
 * every protected operation: the ``bearerAuth`` scheme (the event
-  streams also accept ``streamToken``, the ``?access_token=`` of ``tokens.py``), so
+  streams also accept ``streamToken``, the ``?access_token=`` of ``tokens.py``, and answer
+  403 to a token of another stream), so
   ``/docs`` can authorise; with ``token_required=False`` a request without one is allowed;
 * every 202 with an empty schema: the ``Accepted`` model.
 
@@ -37,7 +38,10 @@ STREAM_TOKEN = {
     "type": "apiKey",
     "in": "query",
     "name": "access_token",
-    "description": "A stream token from POST /api/v1/auth/stream-token (event streams only).",
+    "description": (
+        "A stream token from POST /api/v1/auth/stream-token, for the one event stream it "
+        "names (a job's or a project's); it must connect before it expires (60 s)."
+    ),
 }
 
 
@@ -129,6 +133,10 @@ def describe_contract(
         if protected:
             operation["security"] = _security(path, token_required)
         _add_implied_errors(operation, protected)
+        if protected and path.endswith("/events"):
+            operation["responses"].setdefault(
+                "403", {"description": "The stream token was issued for another stream."}
+            )
         _rewrite_responses(operation["responses"], problem, accepted)
     for name in _FASTAPI_ERRORS:
         models.pop(name, None)

@@ -97,7 +97,15 @@ ENGINE_PROBLEMS: tuple[ProblemType, ...] = (
         "idempotency-key-reused",
         "Idempotency key reused",
         422,
-        "The Idempotency-Key was already used for a different request.",
+        "The Idempotency-Key was already used, by the same caller for the same job type, "
+        "with a different request (job_id names its job). Use a new key for a new request.",
+    ),
+    ProblemType(
+        "too-many-streams",
+        "Too many event streams",
+        503,
+        "The server serves as many event streams as it allows; retry after Retry-After, "
+        "or poll the job meanwhile.",
     ),
 )
 

@@ -30,7 +30,13 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from orbit.jobs.errors import InvalidTransition, JobNotFound, LeaseLost, UnknownJobType
+from orbit.jobs.errors import (
+    IdempotencyKeyReused,
+    InvalidTransition,
+    JobNotFound,
+    LeaseLost,
+    UnknownJobType,
+)
 from orbit.jobs.http.problem_types import PROBLEM_BASE
 from orbit.jobs.http.responses import IdempotentReplay, accepted
 
@@ -195,6 +201,18 @@ async def _unknown_job_type(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _idempotency_key_reused(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, IdempotencyKeyReused)
+    return problem_response(
+        422,
+        "This Idempotency-Key was already used for a different request.",
+        slug="idempotency-key-reused",
+        title="Idempotency key reused",
+        instance=_instance(request),
+        extensions={"job_id": str(exc.job_id)},
+    )
+
+
 def _location(loc: Any) -> list[str | int]:
     if isinstance(loc, list | tuple):
         return [part if isinstance(part, int) else str(part) for part in loc]
@@ -315,6 +333,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(InvalidTransition, _invalid_transition)
     app.add_exception_handler(LeaseLost, _lease_lost)
     app.add_exception_handler(UnknownJobType, _unknown_job_type)
+    app.add_exception_handler(IdempotencyKeyReused, _idempotency_key_reused)
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(StarletteHTTPException, _http_exception)
     app.add_exception_handler(sa.exc.OperationalError, _database_unavailable)

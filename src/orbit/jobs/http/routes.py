@@ -20,7 +20,7 @@ Routes (relative to the mount prefix, ``/api/v1`` in Orbit)::
     GET    /jobs/{job_id}/events    the job's events as Server-Sent Events  200 | 204
     POST   /jobs/{job_id}/cancel    cancel (pending) or ask to stop          202
     POST   /jobs/{job_id}/retry     send a failed/cancelled job back         202
-    POST   /auth/stream-token       a short-lived token for EventSource
+    POST   /auth/stream-token       a short-lived token for one job's or project's stream
 
 The streaming routes and long polling are ``async`` and live in ``streams.py``.
 """
@@ -38,7 +38,7 @@ from orbit.jobs.errors import UnknownJobType
 from orbit.jobs.http.dependencies import (
     ClientDep,
     CursorDep,
-    IdempotencyHeaderDep,
+    IdempotencyKeyDep,
     JobIdPath,
     JobTypeQuery,
     OlderThanDep,
@@ -59,7 +59,7 @@ from orbit.jobs.http.schemas import (
 )
 from orbit.jobs.http.security import StreamToken, stream_token
 from orbit.jobs.http.streams import job_events, project_events
-from orbit.jobs.models import Job, JobFilter, JobSpec
+from orbit.jobs.models import Job, JobFilter
 from orbit.jobs.states import TERMINAL, JobStatus
 
 GET_JOB_ROUTE = "orbit_jobs_get"
@@ -78,6 +78,7 @@ def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
         409: "The job's status does not allow this.",
         413: "Request body too large.",
         422: "Invalid request (problem details list the errors).",
+        503: "Too many open event streams (see Retry-After), or the database is unavailable.",
     }
     return {s: {"description": described[s], **_PROBLEM} for s in statuses}
 
@@ -93,18 +94,6 @@ def _location(request: Request, job: Job) -> str:
 def _set_validators(response: Response, job: Job) -> None:
     response.headers["ETag"] = etag_for(job)
     response.headers["Cache-Control"] = "no-cache"
-
-
-def _check_idempotent_repeat(job: Job, spec: JobSpec) -> None:
-    """A reused ``Idempotency-Key`` must come with the same request (IETF draft: 422)."""
-    if job.job_type != spec.job_type or job.input_data != dict(spec.input_data):
-        raise Problem(
-            422,
-            "This Idempotency-Key was already used for a different request.",
-            slug="idempotency-key-reused",
-            title="Idempotency key reused",
-            extensions={"job_id": str(job.id)},
-        )
 
 
 def job_stats(
@@ -136,14 +125,15 @@ def enqueue_job(
     request: Request,
     client: ClientDep,
     registry: RegistryDep,
-    key: IdempotencyHeaderDep,
+    key: IdempotencyKeyDep,
 ) -> JSONResponse:
-    """Enqueue a job of a registered type; poll the ``Location`` for its progress."""
-    # A repeated Idempotency-Key returns its job only for the same request (else 422), so
-    # this route takes the plain header, not the replaying dependency the app's routes use.
+    """Enqueue a job of a registered type; poll the ``Location`` for its progress.
+
+    A repeated ``Idempotency-Key`` returns its job for the same request, a 422 otherwise.
+    """
     if body.job_type not in registry:
         raise UnknownJobType(body.job_type)
-    spec = JobSpec(
+    job = client.enqueue(
         body.job_type,
         body.input_data,
         project_id=body.project_id,
@@ -156,9 +146,6 @@ def enqueue_job(
         run_at=body.run_at,
         idempotency_key=key,
     )
-    job = client.enqueue_spec(spec)
-    if key is not None:
-        _check_idempotent_repeat(job, spec)
     return accepted(job, location=_location(request, job))
 
 
@@ -243,7 +230,7 @@ def jobs_router(*, tags: Sequence[str] = ("jobs",)) -> APIRouter:
         project_events,
         methods=["GET"],
         response_class=Response,
-        responses={200: _EVENT_STREAM, **_problems(422)},
+        responses={200: _EVENT_STREAM, **_problems(422, 503)},
     )
     add("/jobs", list_jobs, methods=["GET"], response_model=JobList, responses=_problems(422))
     add(
@@ -252,7 +239,14 @@ def jobs_router(*, tags: Sequence[str] = ("jobs",)) -> APIRouter:
         methods=["POST"],
         status_code=202,
         response_model=Accepted,
-        responses=_problems(413, 422),
+        responses={
+            **_problems(413),
+            422: {
+                "description": "Invalid request, or an Idempotency-Key used for another "
+                "request (idempotency-key-reused).",
+                **_PROBLEM,
+            },
+        },
     )
     add("/jobs", delete_jobs, methods=["DELETE"], response_model=Deleted, responses=_problems(422))
     add(
@@ -288,7 +282,7 @@ def jobs_router(*, tags: Sequence[str] = ("jobs",)) -> APIRouter:
         responses={
             200: _EVENT_STREAM,
             204: {"description": "The job is finished and the client has every event."},
-            **_problems(404, 422),
+            **_problems(404, 422, 503),
         },
     )
     add(
@@ -321,5 +315,6 @@ def jobs_router(*, tags: Sequence[str] = ("jobs",)) -> APIRouter:
         methods=["POST"],
         response_model=StreamToken,
         tags=["auth"],
+        responses=_problems(422),
     )
     return router

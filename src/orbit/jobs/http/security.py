@@ -5,8 +5,10 @@
 prefix except the open ones; failures get a 401 problem with ``WWW-Authenticate: Bearer``.
 The token is compared in constant time and never logged. Event streams (``GET
 .../events``) also accept a short-lived stream token in ``?access_token=`` (see
-``tokens.py``); the parameter is removed from the request's query string first thing, so
-neither the routes nor the server's access log ever see it.
+``tokens.py``), issued for that one stream: a token of another stream is a 403 problem;
+the parameter is removed from the request's query string first thing, so neither the
+routes nor the server's access log ever see it. An authenticated request carries its
+caller (a digest of its token, ``CALLER_SCOPE_KEY``): the scope of its idempotency keys.
 
 ``BodyLimitMiddleware`` answers 413 when ``Content-Length`` exceeds the limit, and counts
 the bytes of bodies sent without one (chunked) as the application reads them.
@@ -18,23 +20,38 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import re
+import time
 import urllib.parse
-from collections.abc import Iterable
+import uuid
+from collections.abc import Callable, Iterable
 
 from fastapi import HTTPException, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, model_validator
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from orbit.jobs.http.inputs import InputModel
 from orbit.jobs.http.problems import Problem, problem_response
-from orbit.jobs.http.tokens import DEFAULT_TTL_SECONDS, StreamTokens
+from orbit.jobs.http.tokens import (
+    DEFAULT_TTL_SECONDS,
+    StreamTokens,
+    TokenCheck,
+    job_target,
+    project_target,
+)
 
 TOKEN_COOKIE = "orbit_token"
 ACCESS_TOKEN_PARAM = b"access_token"
 STREAM_TOKENS_SCOPE_KEY = "orbit.stream_tokens"
 """Where an authenticated request finds the ``StreamTokens`` to mint a stream token."""
+CALLER_SCOPE_KEY = "orbit.caller"
+"""Where an authenticated request finds its caller (the scope of its idempotency keys)."""
+ANONYMOUS_CALLER = "anonymous"
+"""The caller of every request when the API requires no token."""
+_CALLER_CONTEXT = b"orbit caller v1\x00"
 DEFAULT_OPEN_PATHS = frozenset({"/health", "/api/v1/health"})
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -58,6 +75,11 @@ def pop_query_param(scope: Scope, name: bytes) -> list[bytes]:
             kept.append(part)
     scope["query_string"] = b"&".join(kept)
     return values
+
+
+def caller_of(token: bytes) -> str:
+    """A stable name for the holder of ``token`` that does not reveal it (a digest)."""
+    return "bearer:" + hashlib.sha256(_CALLER_CONTEXT + token).hexdigest()[:40]
 
 
 def route_path(scope: Scope) -> str:
@@ -90,6 +112,7 @@ class BearerTokenMiddleware:
         protected_prefix: str = "/api/v1",
         open_paths: Iterable[str] = DEFAULT_OPEN_PATHS,
         stream_token_seconds: int = DEFAULT_TTL_SECONDS,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         if not token:
             raise ValueError("an empty API token would let every request in")
@@ -97,8 +120,10 @@ class BearerTokenMiddleware:
         self._token = token.encode()
         self._prefix = protected_prefix.rstrip("/")
         self._open = frozenset(open_paths)
-        self.stream_tokens = StreamTokens(self._token, stream_token_seconds)
-        self._stream_path = re.compile(re.escape(self._prefix) + r"/jobs(?:/[^/]+)?/events")
+        self.stream_tokens = StreamTokens(self._token, stream_token_seconds, clock)
+        self._caller = caller_of(self._token)
+        self._job_stream = re.compile(re.escape(self._prefix) + r"/jobs/(?P<job_id>[^/]+)/events")
+        self._project_stream = self._prefix + "/jobs/events"
 
     def _protects(self, path: str) -> bool:
         if path in self._open:
@@ -125,16 +150,32 @@ class BearerTokenMiddleware:
             accepted |= hmac.compare_digest(token, self._token)
         return accepted, bool(presented)
 
-    def _stream_token_ok(self, scope: Scope, query_tokens: list[bytes]) -> bool:
-        """A valid stream token on a GET of an event stream route."""
+    def _stream_target(self, scope: Scope) -> str | None:
+        """The target a stream token must name to open this request's stream, if any."""
         if scope["type"] != "http" or scope.get("method") != "GET":
-            return False
-        if not self._stream_path.fullmatch(route_path(scope)):
-            return False
-        valid = False
-        for raw in query_tokens:
-            valid |= self.stream_tokens.verify(raw.decode("latin-1"))
-        return valid
+            return None
+        path = route_path(scope)
+        try:
+            if match := self._job_stream.fullmatch(path):
+                return job_target(uuid.UUID(match["job_id"]))
+            if path == self._project_stream:
+                query = urllib.parse.parse_qs(scope.get("query_string", b"").decode("latin-1"))
+                (project,) = query.get("project_id", [])  # one, as the route reads it
+                return project_target(uuid.UUID(project))
+        except ValueError:  # not a UUID, or no single project_id: no stream to open
+            return None
+        return None
+
+    def _stream_token_check(self, scope: Scope, query_tokens: list[bytes]) -> TokenCheck:
+        """The best verdict of the stream tokens presented for this request's stream."""
+        target = self._stream_target(scope)
+        if target is None:
+            return TokenCheck.INVALID
+        checks = {self.stream_tokens.check(raw.decode("latin-1"), target) for raw in query_tokens}
+        for verdict in (TokenCheck.VALID, TokenCheck.OTHER_STREAM):
+            if verdict in checks:
+                return verdict
+        return TokenCheck.INVALID
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket") or not self._protects(route_path(scope)):
@@ -145,10 +186,24 @@ class BearerTokenMiddleware:
         if ok:
             # Only a request holding the API token itself may mint stream tokens.
             scope[STREAM_TOKENS_SCOPE_KEY] = self.stream_tokens
+            scope[CALLER_SCOPE_KEY] = self._caller
             await self.app(scope, receive, send)
             return
-        if query_tokens and self._stream_token_ok(scope, query_tokens):
+        verdict = TokenCheck.INVALID
+        if query_tokens:
+            verdict = self._stream_token_check(scope, query_tokens)
+        if verdict is TokenCheck.VALID:
             await self.app(scope, receive, send)
+            return
+        if verdict is TokenCheck.OTHER_STREAM:
+            response = problem_response(
+                403,
+                "This stream token was issued for another stream; ask for one for this one.",
+                slug="forbidden",
+                title="Forbidden",
+                instance=scope.get("path"),
+            )
+            await response(scope, receive, send)
             return
         presented = presented or bool(query_tokens)
         if scope["type"] == "websocket":
@@ -250,20 +305,40 @@ class BodyLimitMiddleware:
 # -- the route that issues stream tokens -----------------------------------------------
 
 
+class StreamTokenRequest(InputModel):
+    """The one stream a token is for: a job's (``job_id``) or a project's (``project_id``)."""
+
+    job_id: uuid.UUID | None = None
+    project_id: uuid.UUID | None = None
+
+    @model_validator(mode="after")
+    def one_stream(self) -> StreamTokenRequest:
+        if (self.job_id is None) == (self.project_id is None):
+            raise ValueError("name exactly one stream: job_id or project_id")
+        return self
+
+
 class StreamToken(BaseModel):
-    """A short-lived token for ``?access_token=`` on the event streams."""
+    """A short-lived token for ``?access_token=`` on the one event stream it names."""
 
     token: str | None
     expires_in: int
 
 
-def stream_token(request: Request) -> StreamToken:
-    """A token an ``EventSource`` can pass as ``?access_token=`` (valid ``expires_in`` s).
+def stream_token(body: StreamTokenRequest, request: Request) -> StreamToken:
+    """A token an ``EventSource`` can pass as ``?access_token=`` to open the stream of
+    ``job_id`` (``GET /jobs/{job_id}/events``) or of ``project_id`` (``GET
+    /jobs/events?project_id=``); it must connect within ``expires_in`` seconds.
 
     ``token`` is null when the API requires no token.
     """
     tokens = request.scope.get(STREAM_TOKENS_SCOPE_KEY)
     if not isinstance(tokens, StreamTokens):
         return StreamToken(token=None, expires_in=0)
-    token, expires_in = tokens.issue()
+    if body.job_id is not None:
+        target = job_target(body.job_id)
+    else:
+        assert body.project_id is not None
+        target = project_target(body.project_id)
+    token, expires_in = tokens.issue(target)
     return StreamToken(token=token, expires_in=expires_in)

@@ -25,6 +25,11 @@ job's ``version`` it holds. Ordering is handled by ``orbit.jobs.events.LogCursor
 Comments (``: ping``) keep idle connections alive every ``keepalive_seconds`` (15 s).
 Disconnecting never affects the job.
 
+A process serves at most ``max_streams`` streams at once (``ORBIT_MAX_STREAMS``); one
+more is a 503 problem with ``Retry-After``. The streams woken by one change share one
+read of the log per cursor (``EventHub.reads``), so a change costs one database read
+however many clients follow the job or project.
+
 Tuning lives in ``app.state.event_streams`` (a ``StreamOptions``). Wake-ups come from
 ``JobClient.subscribe``: the store's change feed, one watcher of the database per process.
 """
@@ -33,16 +38,17 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import json
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Query, Request
 from fastapi.responses import Response
-from sse_starlette import EventSourceResponse, ServerSentEvent
+from sse_starlette import ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
 from orbit.jobs.client import JobClient
@@ -50,6 +56,7 @@ from orbit.jobs.http.dependencies import ClientDep, JobIdPath, JobTypeQuery
 from orbit.jobs.http.inputs import INT64_MAX
 from orbit.jobs.http.problems import Problem
 from orbit.jobs.http.schemas import JobOut
+from orbit.jobs.http.stream_slots import CountedStream, StreamSlots, stream_slots
 from orbit.jobs.log_cursor import LogCursor, LogEntry, ProjectSnapshot
 from orbit.jobs.models import JSON, Job, JobEvent
 from orbit.jobs.states import TERMINAL, JobStatus
@@ -75,6 +82,10 @@ class StreamOptions:
     """How soon a project stream re-reads while it waits for a missing event id."""
     send_timeout_seconds: float = 30.0
     """Give up on a client that accepts no data for this long."""
+    max_streams: int = 1000
+    """Open streams per process (``app.state``); one more is a 503 with ``Retry-After``."""
+    busy_retry_after_seconds: int = 5
+    """The ``Retry-After`` of that 503."""
 
 
 def stream_options(request: Request) -> StreamOptions:
@@ -84,6 +95,7 @@ def stream_options(request: Request) -> StreamOptions:
 
 
 OptionsDep = Annotated[StreamOptions, Depends(stream_options)]
+SlotsDep = Annotated[StreamSlots, Depends(stream_slots)]
 AfterQuery = Annotated[
     int | None,
     Query(
@@ -156,9 +168,12 @@ def project_event(entry: LogEntry) -> ServerSentEvent:
     return ServerSentEvent(_data(data), event=_event_name(entry.kind), id=str(entry.id))
 
 
-def _sse_response(content: AsyncIterator[ServerSentEvent], options: StreamOptions) -> Response:
-    return EventSourceResponse(
+def _sse_response(
+    content: AsyncIterator[ServerSentEvent], options: StreamOptions, release: Callable[[], None]
+) -> Response:
+    return CountedStream(
         content,
+        release=release,
         ping=options.keepalive_seconds,
         send_timeout=options.send_timeout_seconds,
         headers={"Cache-Control": "no-store"},
@@ -180,7 +195,10 @@ async def follow_job(
             cursor = job.version
         status, known = job.status, job.version
         while True:
-            events = await run_in_threadpool(client.events, job.id, cursor, options.page_size)
+            read = functools.partial(
+                run_in_threadpool, client.events, job.id, cursor, options.page_size
+            )
+            events = await client.hub.reads.read(("job", job.id, cursor, options.page_size), read)
             for event in events:
                 cursor = event.seq
                 if event.kind == "status" and event.seq > known:
@@ -200,6 +218,7 @@ async def job_events(
     job_id: JobIdPath,
     client: ClientDep,
     options: OptionsDep,
+    slots: SlotsDep,
     after: AfterQuery = None,
     last_event_id: LastEventIdHeader = None,
 ) -> Response:
@@ -208,7 +227,8 @@ async def job_events(
     job = await run_in_threadpool(client.get, job_id)
     if cursor is not None and job.finished and cursor >= job.version:
         return Response(status_code=204)
-    return _sse_response(follow_job(client, job, cursor, options), options)
+    release = slots.take(options)
+    return _sse_response(follow_job(client, job, cursor, options), options, release)
 
 
 # -- every job of a project ------------------------------------------------------------------
@@ -232,8 +252,17 @@ async def follow_project(
             data = {"jobs": [_job_json(j) for j in snapshot.jobs], "truncated": snapshot.truncated}
             yield ServerSentEvent(_data(data), event="snapshot", id=str(cursor.position))
         while True:
-            read = await run_in_threadpool(
-                client.read_log, cursor.position, project_id, job_type, options.page_size
+            key = ("project", project_id, job_type, cursor.position, options.page_size)
+            read = await client.hub.reads.read(
+                key,
+                functools.partial(
+                    run_in_threadpool,
+                    client.read_log,
+                    cursor.position,
+                    project_id,
+                    job_type,
+                    options.page_size,
+                ),
             )
             for entry in cursor.advance(read):
                 if entry.kind == "step" or known.get(entry.job_id, 0) >= entry.seq:
@@ -286,6 +315,7 @@ async def settled_snapshot(
 async def project_events(
     client: ClientDep,
     options: OptionsDep,
+    slots: SlotsDep,
     project_id: Annotated[uuid.UUID, Query(description="The project whose jobs to follow.")],
     job_type: JobTypeQuery = None,
     after: AfterQuery = None,
@@ -293,17 +323,23 @@ async def project_events(
 ) -> Response:
     """Follow every job of a project as Server-Sent Events (ids: global event ids)."""
     position = resume_cursor(after, last_event_id)
-    snapshot = None
-    if position is None:
-        snapshot, cursor = await settled_snapshot(client, project_id, job_type, options)
-    else:
-        cursor = LogCursor(position, grace_seconds=options.hole_grace_seconds)
+    release = slots.take(options)  # before the snapshot: a burst of connects counts too
+    try:
+        snapshot = None
+        if position is None:
+            snapshot, cursor = await settled_snapshot(client, project_id, job_type, options)
+        else:
+            cursor = LogCursor(position, grace_seconds=options.hole_grace_seconds)
+    except BaseException:
+        release()
+        raise
     content = follow_project(client, project_id, job_type, cursor, snapshot, options)
-    return _sse_response(content, options)
+    return _sse_response(content, options, release)
 
 
 __all__ = [
     "StreamOptions",
+    "StreamSlots",
     "follow_job",
     "follow_project",
     "job_events",

@@ -1,5 +1,5 @@
 """Bulk verbs of the store: cancel or delete the pending jobs a filter selects, prune old
-finished ones.
+finished ones (and free the idempotency key of one past retention before it is pruned).
 
 Guarded like the single-job verbs: the status condition is part of each statement, so a
 job a worker claims meanwhile is left alone (it is no longer pending when the statement
@@ -112,3 +112,20 @@ class BulkWrites:
             stmt = stmt.where(jobs.c.job_type == job_type)
         with self._write() as conn:
             return int(conn.execute(stmt).rowcount)
+
+    def release_idempotency_key(self, job_id: uuid.UUID, finished_before: dt.datetime) -> bool:
+        """Free the idempotency key of a job that finished before ``finished_before``.
+
+        Guarded like ``prune``: a job that is unfinished, or finished since, keeps its key.
+        """
+        stmt = (
+            sa.update(jobs)
+            .where(
+                jobs.c.id == job_id,
+                jobs.c.status.in_([s.value for s in TERMINAL]),
+                jobs.c.completed_at <= finished_before,
+            )
+            .values(idempotency_key=None)
+        )
+        with self._write() as conn:
+            return bool(conn.execute(stmt).rowcount)

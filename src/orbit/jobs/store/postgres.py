@@ -179,10 +179,11 @@ INSERT_JOB = sa.text(f"""
 WITH j AS (
     INSERT INTO jobs (id, job_type, status, input_data, created_at, updated_at, project_id,
         interview_id, parent_id, attempts, max_attempts, priority, queue, run_at,
-        timeout_seconds, idempotency_key, version)
+        timeout_seconds, idempotency_key, idempotency_caller, idempotency_fingerprint, version)
     VALUES (:id, :job_type, :status, CAST(:input_data AS jsonb), :created_at, :updated_at,
         :project_id, :interview_id, :parent_id, :attempts, :max_attempts, :priority, :queue,
-        :run_at, :timeout_seconds, :idempotency_key, :version)
+        :run_at, :timeout_seconds, :idempotency_key, :idempotency_caller,
+        :idempotency_fingerprint, :version)
     RETURNING {_RETURNED}
 ), e AS (
     INSERT INTO job_events (job_id, seq, kind, payload, created_at)

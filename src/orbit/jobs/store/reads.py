@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from orbit.jobs.errors import JobNotFound
 from orbit.jobs.log_cursor import LogRead, ProjectSnapshot
-from orbit.jobs.models import JSON, Job, JobEvent, JobFilter, JobPage
+from orbit.jobs.models import JSON, LOCAL_CALLER, Job, JobEvent, JobFilter, JobPage
 from orbit.jobs.states import JobStatus
 from orbit.jobs.store.dialect import Dialect
 from orbit.jobs.store.log import read_log, read_project_snapshot
@@ -35,15 +35,19 @@ class StoreReads:
         with self._read_engine.connect() as conn:
             yield conn
 
-    def by_idempotency_key(self, key: str | None) -> Job | None:
-        """The job enqueued with ``idempotency_key`` = ``key``, if any."""
+    def by_idempotency_key(
+        self, key: str | None, caller: str = LOCAL_CALLER, job_type: str | None = None
+    ) -> builtins.list[Job]:
+        """The jobs enqueued with ``key`` by ``caller`` (one per job type; of ``job_type``)."""
         if key is None:
-            return None
+            return []
+        stmt = sa.select(*JOB_COLUMNS).where(
+            jobs.c.idempotency_key == key, jobs.c.idempotency_caller == caller
+        )
+        if job_type is not None:
+            stmt = stmt.where(jobs.c.job_type == job_type)
         with self._read() as conn:
-            row = conn.execute(
-                sa.select(*JOB_COLUMNS).where(jobs.c.idempotency_key == key)
-            ).one_or_none()
-        return to_job(row) if row else None
+            return [to_job(row) for row in conn.execute(stmt.order_by(jobs.c.created_at))]
 
     def get(self, job_id: uuid.UUID) -> Job:
         """Read one job; raises ``JobNotFound``."""

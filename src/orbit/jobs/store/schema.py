@@ -92,6 +92,10 @@ jobs = sa.Table(
     sa.Column("cancel_requested_at", UTCDateTime(), nullable=True),
     sa.Column("idempotency_key", sa.String(200), nullable=True),
     sa.Column("version", sa.Integer(), nullable=False, server_default="1"),
+    # An idempotency key is scoped to whoever sent it and to the job type; the fingerprint
+    # of the request it came with tells a repeat from a different request reusing it.
+    sa.Column("idempotency_caller", sa.String(100), nullable=False, server_default="local"),
+    sa.Column("idempotency_fingerprint", sa.String(64), nullable=True),
     sa.CheckConstraint(f"status IN ({_STATUSES})", name="status"),
     sa.CheckConstraint(
         "progress_percent IS NULL OR (progress_percent >= 0 AND progress_percent <= 100)",
@@ -104,7 +108,14 @@ jobs = sa.Table(
     sa.Index("ix_jobs_interview_id", "interview_id"),
     sa.Index("ix_jobs_parent_id", "parent_id"),
     sa.Index("ix_jobs_created_at_id", "created_at", "id"),
-    sa.Index("uq_jobs_idempotency_key", "idempotency_key", unique=True),
+    # Key first: the replay lookup reads by (key, caller); uniqueness adds the job type.
+    sa.Index(
+        "uq_jobs_idempotency_key_caller_job_type",
+        "idempotency_key",
+        "idempotency_caller",
+        "job_type",
+        unique=True,
+    ),
     # The claim query reads only pending rows of its queues in this order (lower priority
     # value runs first, then the earliest run_at); keep that index small.
     sa.Index(

@@ -100,6 +100,8 @@ class SQLStore(BulkWrites, GuardedWrites, StoreReads):
             "run_at": spec.run_at or now,
             "timeout_seconds": spec.timeout_seconds,
             "idempotency_key": spec.idempotency_key,
+            "idempotency_caller": spec.idempotency_caller,
+            "idempotency_fingerprint": spec.idempotency_fingerprint,
             "version": 1,
         }
 

@@ -18,7 +18,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from orbit.jobs.client import JobClient
+from orbit.jobs import IdempotencyKey, JobClient
 from orbit.jobs.http import ClientDep, IdempotencyKeyDep, accepted, job_location
 from orbit.planning.backlog.data import load_item
 from orbit.planning.backlog.handlers import JOB_TYPE
@@ -46,7 +46,10 @@ def answered_interview(services: PlanningServices, interview_id: uuid.UUID) -> d
 
 
 def enqueue(
-    client: JobClient, input_data: dict[str, Any], row: dict[str, Any], key: str | None
+    client: JobClient,
+    input_data: dict[str, Any],
+    row: dict[str, Any],
+    key: IdempotencyKey | None,
 ) -> JSONResponse:
     """Enqueue a ``backlog_generation`` job for ``row``'s project and interview."""
     job = client.enqueue(

@@ -1,7 +1,8 @@
 """Interview routes.
 
 * ``POST /interviews`` starts an interview (201 at once); its first question comes from an
-  ``interview_message`` job (``job_id``, ``pending_turn``), streamed like every reply.
+  ``interview_message`` job (``job_id``, ``pending_turn``), streamed like every reply. It
+  honours ``Idempotency-Key``: a repeat answers with the interview already started.
 * ``GET /interviews/{id}`` reads it with its messages, in order, and its ``pending_turn``.
 * ``POST /interviews/{id}/send-message-async`` enqueues an ``interview_message`` job (202).
 * ``POST /interviews/{id}/send-message`` does the same work inside the request (200), the
@@ -21,7 +22,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, StringConstraints
 
 from orbit.ai import InterviewReply
-from orbit.jobs.http import ClientDep, IdempotencyKeyDep, InputModel, accepted
+from orbit.jobs import Job
+from orbit.jobs.http import ClientDep, IdempotencyKeyDep, InputModel, ScopedKeyDep, accepted
 from orbit.planning.deps import ServicesDep
 from orbit.planning.errors import Conflict, DeadlineExceeded
 from orbit.planning.interviews.data import (
@@ -106,13 +108,20 @@ class StartedInterview(InterviewOut):
 
 
 @router.post("/interviews", status_code=201, response_model=StartedInterview)
-def start_interview(body: InterviewIn, services: ServicesDep, client: ClientDep) -> Any:
+def start_interview(
+    body: InterviewIn, services: ServicesDep, client: ClientDep, key: ScopedKeyDep
+) -> Any:
     """Start an interview on a project; a job asks the AI for the first question.
 
     Answers at once: the interview has no messages yet and its ``pending_turn`` (also
     ``job_id``) is the ``interview_message`` job that streams the question as ``token``
-    events and saves it.
+    events and saves it. A repeat with the same ``Idempotency-Key`` answers with the
+    interview the first request started, as it is now.
     """
+    if key is not None:
+        earlier = client.find(key.key, caller=key.caller, fingerprint=key.fingerprint)
+        if earlier is not None and earlier.interview_id is not None:
+            return started(services, earlier)
     with services.engine.begin() as conn:
         load_project(conn, body.project_id)
         interview = create_interview(conn, body.project_id)
@@ -122,14 +131,27 @@ def start_interview(body: InterviewIn, services: ServicesDep, client: ClientDep)
             {"interview_id": str(interview["id"])},
             project_id=body.project_id,
             interview_id=interview["id"],
+            idempotency_key=key,
         )
     except Exception:
         # No interview may wait forever for a question nobody will ask.
         with services.engine.begin() as conn:
             delete_interview(conn, interview["id"])
         raise
-    view = {**interview, "job_id": job.id, "pending_turn": pending_turn_of(job)}
-    location = f"/api/v1/interviews/{interview['id']}"
+    if job.interview_id != interview["id"]:  # a twin request with this key came first
+        with services.engine.begin() as conn:
+            delete_interview(conn, interview["id"])
+    return started(services, job)
+
+
+def started(services: PlanningServices, job: Job) -> JSONResponse:
+    """The 201 answer for the interview ``job`` asks the first question of."""
+    assert job.interview_id is not None
+    with reading(services.engine) as conn:
+        interview = load_interview(conn, job.interview_id)
+        view = interview_view(interview, messages_of(conn, job.interview_id))
+    view = {**view, "job_id": job.id, "pending_turn": pending_turn_of(job)}
+    location = f"/api/v1/interviews/{job.interview_id}"
     return JSONResponse(jsonable_encoder(view), status_code=201, headers={"Location": location})
 
 

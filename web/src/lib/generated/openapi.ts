@@ -15,7 +15,9 @@ export interface paths {
         put?: never;
         /**
          * Stream Token
-         * @description A token an ``EventSource`` can pass as ``?access_token=`` (valid ``expires_in`` s).
+         * @description A token an ``EventSource`` can pass as ``?access_token=`` to open the stream of
+         *     ``job_id`` (``GET /jobs/{job_id}/events``) or of ``project_id`` (``GET
+         *     /jobs/events?project_id=``); it must connect within ``expires_in`` seconds.
          *
          *     ``token`` is null when the API requires no token.
          */
@@ -178,7 +180,8 @@ export interface paths {
          *
          *     Answers at once: the interview has no messages yet and its ``pending_turn`` (also
          *     ``job_id``) is the ``interview_message`` job that streams the question as ``token``
-         *     events and saves it.
+         *     events and saves it. A repeat with the same ``Idempotency-Key`` answers with the
+         *     interview the first request started, as it is now.
          */
         post: operations["start_interview_api_v1_interviews_post"];
         delete?: never;
@@ -286,6 +289,8 @@ export interface paths {
         /**
          * Enqueue Job
          * @description Enqueue a job of a registered type; poll the ``Location`` for its progress.
+         *
+         *     A repeated ``Idempotency-Key`` returns its job for the same request, a 422 otherwise.
          */
         post: operations["enqueue_job_api_v1_jobs_post"];
         /**
@@ -1127,13 +1132,23 @@ export interface components {
         };
         /**
          * StreamToken
-         * @description A short-lived token for ``?access_token=`` on the event streams.
+         * @description A short-lived token for ``?access_token=`` on the one event stream it names.
          */
         StreamToken: {
             /** Expires In */
             expires_in: number;
             /** Token */
             token: string | null;
+        };
+        /**
+         * StreamTokenRequest
+         * @description The one stream a token is for: a job's (``job_id``) or a project's (``project_id``).
+         */
+        StreamTokenRequest: {
+            /** Job Id */
+            job_id?: string | null;
+            /** Project Id */
+            project_id?: string | null;
         };
     };
     responses: never;
@@ -1151,7 +1166,11 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StreamTokenRequest"];
+            };
+        };
         responses: {
             /** @description Successful Response */
             200: {
@@ -1164,6 +1183,24 @@ export interface operations {
             };
             /** @description Missing or invalid bearer token. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid request (problem details list the errors). */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1186,7 +1223,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Repeat a request with the same key to get the same job back. */
+                /** @description Repeat a request with the same key to get the same job back (202). The same key with a different request is a 422 idempotency-key-reused problem. Keys are scoped to the caller (its bearer token) and the job type, and expire with their job (ORBIT_RETENTION_SECONDS after it finished). */
                 "Idempotency-Key"?: string | null;
             };
             path: {
@@ -1256,7 +1293,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Repeat a request with the same key to get the same job back. */
+                /** @description Repeat a request with the same key to get the same job back (202). The same key with a different request is a 422 idempotency-key-reused problem. Keys are scoped to the caller (its bearer token) and the job type, and expire with their job (ORBIT_RETENTION_SECONDS after it finished). */
                 "Idempotency-Key"?: string | null;
             };
             path: {
@@ -1326,7 +1363,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Repeat a request with the same key to get the same job back. */
+                /** @description Repeat a request with the same key to get the same job back (202). The same key with a different request is a 422 idempotency-key-reused problem. Keys are scoped to the caller (its bearer token) and the job type, and expire with their job (ORBIT_RETENTION_SECONDS after it finished). */
                 "Idempotency-Key"?: string | null;
             };
             path: {
@@ -1457,7 +1494,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Repeat a request with the same key to get the same job back. */
+                /** @description Repeat a request with the same key to get the same job back (202). The same key with a different request is a 422 idempotency-key-reused problem. Keys are scoped to the caller (its bearer token) and the job type, and expire with their job (ORBIT_RETENTION_SECONDS after it finished). */
                 "Idempotency-Key"?: string | null;
             };
             path: {
@@ -1527,7 +1564,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Repeat a request with the same key to get the same job back. */
+                /** @description Repeat a request with the same key to get the same job back (202). The same key with a different request is a 422 idempotency-key-reused problem. Keys are scoped to the caller (its bearer token) and the job type, and expire with their job (ORBIT_RETENTION_SECONDS after it finished). */
                 "Idempotency-Key"?: string | null;
             };
             path: {
@@ -1631,7 +1668,10 @@ export interface operations {
     start_interview_api_v1_interviews_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Repeat a request with the same key to get the same job back (202). The same key with a different request is a 422 idempotency-key-reused problem. Keys are scoped to the caller (its bearer token) and the job type, and expire with their job (ORBIT_RETENTION_SECONDS after it finished). */
+                "Idempotency-Key"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1768,7 +1808,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Repeat a request with the same key to get the same job back. */
+                /** @description Repeat a request with the same key to get the same job back (202). The same key with a different request is a 422 idempotency-key-reused problem. Keys are scoped to the caller (its bearer token) and the job type, and expire with their job (ORBIT_RETENTION_SECONDS after it finished). */
                 "Idempotency-Key"?: string | null;
             };
             path: {
@@ -1936,7 +1976,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Repeat a request with the same key to get the same job back. */
+                /** @description Repeat a request with the same key to get the same job back (202). The same key with a different request is a 422 idempotency-key-reused problem. Keys are scoped to the caller (its bearer token) and the job type, and expire with their job (ORBIT_RETENTION_SECONDS after it finished). */
                 "Idempotency-Key"?: string | null;
             };
             path: {
@@ -2075,7 +2115,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Repeat a request with the same key to get the same job back. */
+                /** @description Repeat a request with the same key to get the same job back (202). The same key with a different request is a 422 idempotency-key-reused problem. Keys are scoped to the caller (its bearer token) and the job type, and expire with their job (ORBIT_RETENTION_SECONDS after it finished). */
                 "Idempotency-Key"?: string | null;
             };
             path?: never;
@@ -2114,7 +2154,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Invalid request (problem details list the errors). */
+            /** @description Invalid request, or an Idempotency-Key used for another request (idempotency-key-reused). */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2342,6 +2382,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The stream token was issued for another stream. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Invalid request (problem details list the errors). */
             422: {
                 headers: {
@@ -2351,7 +2400,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The database is unavailable for a moment (see Retry-After). */
+            /** @description Too many open event streams (see Retry-After), or the database is unavailable. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2660,6 +2709,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The stream token was issued for another stream. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No job with that id. */
             404: {
                 headers: {
@@ -2678,7 +2736,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The database is unavailable for a moment (see Retry-After). */
+            /** @description Too many open event streams (see Retry-After), or the database is unavailable. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3002,7 +3060,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Repeat a request with the same key to get the same job back. */
+                /** @description Repeat a request with the same key to get the same job back (202). The same key with a different request is a 422 idempotency-key-reused problem. Keys are scoped to the caller (its bearer token) and the job type, and expire with their job (ORBIT_RETENTION_SECONDS after it finished). */
                 "Idempotency-Key"?: string | null;
             };
             path: {
@@ -3134,7 +3192,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Repeat a request with the same key to get the same job back. */
+                /** @description Repeat a request with the same key to get the same job back (202). The same key with a different request is a 422 idempotency-key-reused problem. Keys are scoped to the caller (its bearer token) and the job type, and expire with their job (ORBIT_RETENTION_SECONDS after it finished). */
                 "Idempotency-Key"?: string | null;
             };
             path: {
@@ -3264,7 +3322,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Repeat a request with the same key to get the same job back. */
+                /** @description Repeat a request with the same key to get the same job back (202). The same key with a different request is a 422 idempotency-key-reused problem. Keys are scoped to the caller (its bearer token) and the job type, and expire with their job (ORBIT_RETENTION_SECONDS after it finished). */
                 "Idempotency-Key"?: string | null;
             };
             path: {
@@ -3334,7 +3392,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Repeat a request with the same key to get the same job back. */
+                /** @description Repeat a request with the same key to get the same job back (202). The same key with a different request is a 422 idempotency-key-reused problem. Keys are scoped to the caller (its bearer token) and the job type, and expire with their job (ORBIT_RETENTION_SECONDS after it finished). */
                 "Idempotency-Key"?: string | null;
             };
             path: {

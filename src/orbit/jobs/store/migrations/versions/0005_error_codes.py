@@ -5,7 +5,7 @@ clients that branch on why a job failed. Free text, not an ENUM: a handler may b
 own codes. Existing jobs keep ``NULL``.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-02
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
