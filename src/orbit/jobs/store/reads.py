@@ -1,15 +1,20 @@
 """The store's reads: jobs, pages, counts, a job's events, steps and the global log.
 
 ``SQLStore`` inherits them; every read runs on the read-only engine (on SQLite a plain
-``BEGIN`` that never queues behind writers).
+``BEGIN`` that never queues behind writers). The status read (``get``, behind
+``JobClient.get`` and ``GET /jobs/{id}``) is the hottest: it is one autocommit statement
+on a pooled DB-API connection, compiled once per store, its values decoded by the column
+types' own processors (no transaction round trips, no result-object layers).
 """
 
 from __future__ import annotations
 
 import builtins
 import contextlib
+import functools
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -22,6 +27,39 @@ from orbit.jobs.store.dialect import Dialect
 from orbit.jobs.store.log import read_log, read_project_snapshot
 from orbit.jobs.store.rows import JOB_COLUMNS, decode_cursor, encode_cursor, to_event, to_job
 from orbit.jobs.store.schema import job_events, jobs
+
+
+class JobById:
+    """``SELECT <every job column> FROM jobs WHERE id = :job_id``, compiled for one engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        dialect = engine.dialect
+        compiled = (
+            sa.select(*JOB_COLUMNS).where(jobs.c.id == sa.bindparam("job_id")).compile(engine)
+        )
+        self.sql = compiled.string
+        self._positional = compiled.positional
+        self._dialect = dialect
+        self._bind = jobs.c.id.type.dialect_impl(dialect).bind_processor(dialect)
+        self._columns: list[tuple[str, Callable[[Any], Any] | None]] | None = None
+
+    def params(self, job_id: uuid.UUID) -> Any:
+        value = self._bind(job_id) if self._bind else job_id
+        return (value,) if self._positional else {"job_id": value}
+
+    def to_job(self, row: Sequence[Any], description: Sequence[Sequence[Any]]) -> Job:
+        if self._columns is None:  # the driver's type codes are known from the first row
+            dialect = self._dialect
+            self._columns = [
+                (c.name, c.type.dialect_impl(dialect).result_processor(dialect, d[1]))
+                for c, d in zip(JOB_COLUMNS, description, strict=True)
+            ]
+        values = {
+            name: (process(v) if process and v is not None else v)
+            for (name, process), v in zip(self._columns, row, strict=True)
+        }
+        values["status"] = JobStatus(values["status"])
+        return Job(**values)
 
 
 class StoreReads:
@@ -45,13 +83,28 @@ class StoreReads:
             ).one_or_none()
         return to_job(row) if row else None
 
+    @functools.cached_property
+    def _job_by_id(self) -> tuple[Engine, JobById]:
+        engine = self.dialect.autocommit_engine(self._read_engine)
+        return engine, JobById(engine)
+
     def get(self, job_id: uuid.UUID) -> Job:
-        """Read one job; raises ``JobNotFound``."""
-        with self._read() as conn:
-            row = conn.execute(sa.select(*JOB_COLUMNS).where(jobs.c.id == job_id)).one_or_none()
+        """Read one job in one autocommit statement; raises ``JobNotFound``."""
+        engine, query = self._job_by_id
+        raw = engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            try:
+                cursor.execute(query.sql, query.params(job_id))
+                row = cursor.fetchone()
+                description = cursor.description
+            finally:
+                cursor.close()
+        finally:
+            raw.close()
         if row is None:
             raise JobNotFound(job_id)
-        return to_job(row)
+        return query.to_job(row, description)
 
     def list(
         self, where: JobFilter | None = None, limit: int = 50, cursor: str | None = None
