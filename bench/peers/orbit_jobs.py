@@ -1,4 +1,4 @@
-"""Orbit's handlers for the peers workload (``orbit worker --app bench.peers.orbit_jobs:registry``)."""
+"""Orbit's handlers for the peers workload (``--app bench.peers.orbit_jobs:registry``)."""
 
 from __future__ import annotations
 
