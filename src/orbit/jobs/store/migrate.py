@@ -108,16 +108,9 @@ class Migrations:
         if head is None:
             return False
         try:
+            versions = sa.table(self.version_table, sa.column("version_num"))
             with engine.connect() as conn:
-                rows = (
-                    conn.execute(
-                        sa.select(sa.column("version_num")).select_from(
-                            sa.table(self.version_table)
-                        )
-                    )
-                    .scalars()
-                    .all()
-                )
+                rows: list[str] = list(conn.execute(sa.select(versions.c.version_num)).scalars())
         except sa.exc.DBAPIError:  # never migrated: no version table yet
             return False
         return rows == [head]
