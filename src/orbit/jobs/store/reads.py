@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import dataclasses
 import functools
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -28,38 +29,44 @@ from orbit.jobs.store.log import read_log, read_project_snapshot
 from orbit.jobs.store.rows import JOB_COLUMNS, decode_cursor, encode_cursor, to_event, to_job
 from orbit.jobs.store.schema import job_events, jobs
 
+_JOB_FIELDS = tuple(f.name for f in dataclasses.fields(Job))
+_STATUS = _JOB_FIELDS.index("status")
+
 
 class JobById:
-    """``SELECT <every job column> FROM jobs WHERE id = :job_id``, compiled for one engine."""
+    """``SELECT <every job column> FROM jobs WHERE id = :job_id``, compiled for one engine;
+    the columns in ``Job``'s field order, so a row becomes a ``Job`` positionally."""
+
+    columns = tuple(jobs.c[name] for name in _JOB_FIELDS)
 
     def __init__(self, engine: Engine) -> None:
         dialect = engine.dialect
         compiled = (
-            sa.select(*JOB_COLUMNS).where(jobs.c.id == sa.bindparam("job_id")).compile(engine)
+            sa.select(*self.columns).where(jobs.c.id == sa.bindparam("job_id")).compile(engine)
         )
         self.sql = compiled.string
         self._positional = compiled.positional
         self._dialect = dialect
         self._bind = jobs.c.id.type.dialect_impl(dialect).bind_processor(dialect)
-        self._columns: list[tuple[str, Callable[[Any], Any] | None]] | None = None
+        self._processors: list[Callable[[Any], Any] | None] | None = None
 
     def params(self, job_id: uuid.UUID) -> Any:
         value = self._bind(job_id) if self._bind else job_id
         return (value,) if self._positional else {"job_id": value}
 
     def to_job(self, row: Sequence[Any], description: Sequence[Sequence[Any]]) -> Job:
-        if self._columns is None:  # the driver's type codes are known from the first row
+        if self._processors is None:  # the driver's type codes are known from the first row
             dialect = self._dialect
-            self._columns = [
-                (c.name, c.type.dialect_impl(dialect).result_processor(dialect, d[1]))
-                for c, d in zip(JOB_COLUMNS, description, strict=True)
+            self._processors = [
+                c.type.dialect_impl(dialect).result_processor(dialect, d[1])
+                for c, d in zip(self.columns, description, strict=True)
             ]
-        values = {
-            name: (process(v) if process and v is not None else v)
-            for (name, process), v in zip(self._columns, row, strict=True)
-        }
-        values["status"] = JobStatus(values["status"])
-        return Job(**values)
+        values = [
+            process(v) if process is not None and v is not None else v
+            for process, v in zip(self._processors, row, strict=True)
+        ]
+        values[_STATUS] = JobStatus(values[_STATUS])
+        return Job(*values)
 
 
 class StoreReads:
