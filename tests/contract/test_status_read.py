@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import event
 
 from orbit.jobs import JobClient, JobFilter, JobNotFound, JobSpec, ManualClock, SQLStore
@@ -55,3 +56,18 @@ def test_writes_after_many_status_reads_are_still_transactions(st: SQLStore) -> 
         raw = conn.connection.dbapi_connection
         assert raw is not None
         assert getattr(raw, "autocommit", False) is False
+
+
+def test_a_failed_status_read_raises_sqlalchemys_error_as_every_read_does(st: SQLStore) -> None:
+    job = st.enqueue(JobSpec("noop"))
+    client = JobClient(st)
+    client.get(job.id)  # the statement is compiled and the pool warm
+    with st.engine.begin() as conn:  # the table goes away under the read
+        conn.execute(sa.text("ALTER TABLE jobs RENAME TO jobs_gone"))
+    try:
+        with pytest.raises(sa.exc.DBAPIError):
+            client.get(job.id)
+    finally:
+        with st.engine.begin() as conn:
+            conn.execute(sa.text("ALTER TABLE jobs_gone RENAME TO jobs"))
+    assert client.get(job.id).id == job.id

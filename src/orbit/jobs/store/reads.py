@@ -98,15 +98,30 @@ class StoreReads:
     def get(self, job_id: uuid.UUID) -> Job:
         """Read one job in one autocommit statement; raises ``JobNotFound``."""
         engine, query = self._job_by_id
+        params = query.params(job_id)
         raw = engine.raw_connection()
         try:
             cursor = raw.cursor()
             try:
-                cursor.execute(query.sql, query.params(job_id))
+                cursor.execute(query.sql, params)
                 row = cursor.fetchone()
                 description = cursor.description
             finally:
                 cursor.close()
+        except engine.dialect.loaded_dbapi.Error as exc:
+            # As SQLAlchemy does for every other statement: a lost connection leaves the
+            # pool, and the error is SQLAlchemy's (the HTTP layer answers 503 for it).
+            lost = engine.dialect.is_disconnect(exc, raw.dbapi_connection, None)
+            if lost:
+                raw.invalidate(exc)
+            raise sa.exc.DBAPIError.instance(
+                query.sql,
+                params,
+                exc,
+                engine.dialect.loaded_dbapi.Error,
+                connection_invalidated=lost,
+                dialect=engine.dialect,
+            ) from exc
         finally:
             raw.close()
         if row is None:
