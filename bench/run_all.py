@@ -7,6 +7,7 @@ import sys
 
 BENCHMARKS = (
     "bench.enqueue",
+    "bench.status_read",
     "bench.drain",
     "bench.pickup",
     "bench.progress",

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import sqlalchemy as sa
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 
 from orbit.jobs import (
     ConfigurationError,
@@ -22,6 +21,9 @@ from orbit.jobs import (
     open_store,
 )
 from orbit.settings import Settings
+
+if TYPE_CHECKING:  # rich is loaded by the commands that print, not by `orbit worker`
+    from rich.console import Console
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -50,6 +52,8 @@ JsonOutput = Annotated[bool, typer.Option("--json", help="Print one JSON documen
 
 def stdout() -> Console:
     """A console on stdout, for data; piped output is not cut to 80 columns."""
+    from rich.console import Console
+
     console = Console(highlight=False)
     if not console.is_terminal:
         console.width = PIPED_WIDTH
@@ -58,6 +62,8 @@ def stdout() -> Console:
 
 def stderr() -> Console:
     """A console on stderr, for status lines and live displays."""
+    from rich.console import Console
+
     return Console(stderr=True, highlight=False)
 
 

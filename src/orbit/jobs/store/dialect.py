@@ -55,6 +55,13 @@ class Dialect:
     def close(self) -> None:
         """Release anything the dialect opened beside the main engine."""
 
+    def autocommit_engine(self, engine: Engine) -> Engine:
+        """An engine whose DB-API connections run a lone statement as its own transaction.
+
+        The default suits drivers that never begin on their own (Orbit's SQLite
+        connections); PostgreSQL keeps an autocommit pool (``postgres.py``)."""
+        return engine
+
     def insert_job(
         self, engine: Engine, values: dict[str, Any], event: dict[str, Any]
     ) -> sa.Row[Any]:

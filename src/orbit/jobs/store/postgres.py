@@ -224,6 +224,9 @@ class PostgresDialect(Dialect):
             )
         return self._autocommit_engine
 
+    def autocommit_engine(self, engine: Engine) -> Engine:
+        return self._autocommit(engine)
+
     def close(self) -> None:
         if self._autocommit_engine is not None:
             self._autocommit_engine.dispose()

@@ -1,15 +1,21 @@
 """The store's reads: jobs, pages, counts, a job's events, steps and the global log.
 
 ``SQLStore`` inherits them; every read runs on the read-only engine (on SQLite a plain
-``BEGIN`` that never queues behind writers).
+``BEGIN`` that never queues behind writers). The status read (``get``, behind
+``JobClient.get`` and ``GET /jobs/{id}``) is the hottest: it is one autocommit statement
+on a pooled DB-API connection, compiled once per store, its values decoded by the column
+types' own processors (no transaction round trips, no result-object layers).
 """
 
 from __future__ import annotations
 
 import builtins
 import contextlib
+import dataclasses
+import functools
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -22,6 +28,45 @@ from orbit.jobs.store.dialect import Dialect
 from orbit.jobs.store.log import read_log, read_project_snapshot
 from orbit.jobs.store.rows import JOB_COLUMNS, decode_cursor, encode_cursor, to_event, to_job
 from orbit.jobs.store.schema import job_events, jobs
+
+_JOB_FIELDS = tuple(f.name for f in dataclasses.fields(Job))
+_STATUS = _JOB_FIELDS.index("status")
+
+
+class JobById:
+    """``SELECT <every job column> FROM jobs WHERE id = :job_id``, compiled for one engine;
+    the columns in ``Job``'s field order, so a row becomes a ``Job`` positionally."""
+
+    columns = tuple(jobs.c[name] for name in _JOB_FIELDS)
+
+    def __init__(self, engine: Engine) -> None:
+        dialect = engine.dialect
+        compiled = (
+            sa.select(*self.columns).where(jobs.c.id == sa.bindparam("job_id")).compile(engine)
+        )
+        self.sql = compiled.string
+        self._positional = compiled.positional
+        self._dialect = dialect
+        self._bind = jobs.c.id.type.dialect_impl(dialect).bind_processor(dialect)
+        self._processors: list[Callable[[Any], Any] | None] | None = None
+
+    def params(self, job_id: uuid.UUID) -> Any:
+        value = self._bind(job_id) if self._bind else job_id
+        return (value,) if self._positional else {"job_id": value}
+
+    def to_job(self, row: Sequence[Any], description: Sequence[Sequence[Any]]) -> Job:
+        if self._processors is None:  # the driver's type codes are known from the first row
+            dialect = self._dialect
+            self._processors = [
+                c.type.dialect_impl(dialect).result_processor(dialect, d[1])
+                for c, d in zip(self.columns, description, strict=True)
+            ]
+        values = [
+            process(v) if process is not None and v is not None else v
+            for process, v in zip(self._processors, row, strict=True)
+        ]
+        values[_STATUS] = JobStatus(values[_STATUS])
+        return Job(*values)
 
 
 class StoreReads:
@@ -49,13 +94,43 @@ class StoreReads:
         with self._read() as conn:
             return [to_job(row) for row in conn.execute(stmt.order_by(jobs.c.created_at))]
 
+    @functools.cached_property
+    def _job_by_id(self) -> tuple[Engine, JobById]:
+        engine = self.dialect.autocommit_engine(self._read_engine)
+        return engine, JobById(engine)
+
     def get(self, job_id: uuid.UUID) -> Job:
-        """Read one job; raises ``JobNotFound``."""
-        with self._read() as conn:
-            row = conn.execute(sa.select(*JOB_COLUMNS).where(jobs.c.id == job_id)).one_or_none()
+        """Read one job in one autocommit statement; raises ``JobNotFound``."""
+        engine, query = self._job_by_id
+        params = query.params(job_id)
+        raw = engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            try:
+                cursor.execute(query.sql, params)
+                row = cursor.fetchone()
+                description = cursor.description
+            finally:
+                cursor.close()
+        except engine.dialect.loaded_dbapi.Error as exc:
+            # As SQLAlchemy does for every other statement: a lost connection leaves the
+            # pool, and the error is SQLAlchemy's (the HTTP layer answers 503 for it).
+            lost = engine.dialect.is_disconnect(exc, raw.dbapi_connection, None)
+            if lost:
+                raw.invalidate(exc)
+            raise sa.exc.DBAPIError.instance(
+                query.sql,
+                params,
+                exc,
+                engine.dialect.loaded_dbapi.Error,
+                connection_invalidated=lost,
+                dialect=engine.dialect,
+            ) from exc
+        finally:
+            raw.close()
         if row is None:
             raise JobNotFound(job_id)
-        return to_job(row)
+        return query.to_job(row, description)
 
     def list(
         self, where: JobFilter | None = None, limit: int = 50, cursor: str | None = None

@@ -22,8 +22,6 @@ import datetime as dt
 import logging
 from collections.abc import Mapping, Sequence
 
-from croniter import croniter
-
 from orbit.jobs.client import JobClient
 from orbit.jobs.clock import Clock
 from orbit.jobs.models import JSON, Job, JobSpec
@@ -45,6 +43,8 @@ class Schedule:
     queue: str = "default"
 
     def __post_init__(self) -> None:
+        from croniter import croniter  # loaded by the processes that schedule, only
+
         if not croniter.is_valid(self.cron):
             raise ValueError(f"schedule {self.name!r}: invalid cron expression {self.cron!r}")
 
@@ -52,11 +52,15 @@ class Schedule:
         """The most recent tick at or before ``now``."""
         # A tick exactly at ``now`` counts: look back from just after it.
         after = now + dt.timedelta(microseconds=1)
+        from croniter import croniter
+
         tick: dt.datetime = croniter(self.cron, after).get_prev(dt.datetime)
         return tick
 
     def next_tick(self, now: dt.datetime) -> dt.datetime:
         """The first tick after ``now``."""
+        from croniter import croniter
+
         tick: dt.datetime = croniter(self.cron, now).get_next(dt.datetime)
         return tick
 
