@@ -59,6 +59,8 @@ class SQLStore(BulkWrites, StoreReads):
         self.engine = engine
         self.dialect = dialect
         self.clock: Clock = clock or SystemClock()
+        # Leases and run_at: the database's clock on PostgreSQL (hosts disagree), else ours.
+        self.time = dialect.timebase(self.clock)
         self._read_engine = read_only(engine)
         self.feed = ChangeFeed(dialect.feed_source(engine))
 
@@ -147,7 +149,8 @@ class SQLStore(BulkWrites, StoreReads):
         if limit <= 0:
             return []
         now = self.clock.now()
-        candidates = sa.select(jobs.c.id).where(IS_PENDING, jobs.c.run_at <= now)
+        due = jobs.c.run_at <= self.time.now(now)
+        candidates = sa.select(jobs.c.id).where(IS_PENDING, due)
         if job_types is not None:
             candidates = candidates.where(jobs.c.job_type.in_(list(job_types)))
         if job_ids is not None:
@@ -169,7 +172,7 @@ class SQLStore(BulkWrites, StoreReads):
                 attempts=jobs.c.attempts + 1,
                 worker_id=worker_id,
                 lease_token=uuid.uuid4(),
-                lease_expires_at=now + dt.timedelta(seconds=lease_seconds),
+                lease_expires_at=self.time.after(now, lease_seconds),
                 started_at=now,
                 updated_at=now,
                 version=_NEXT_VERSION,
@@ -204,7 +207,7 @@ class SQLStore(BulkWrites, StoreReads):
         stmt = (
             sa.update(jobs)
             .where(held_any([(lease.job_id, lease.token) for lease in leases]))
-            .values(lease_expires_at=now + dt.timedelta(seconds=lease_seconds))
+            .values(lease_expires_at=self.time.after(now, lease_seconds))
             .returning(jobs.c.id, jobs.c.cancel_requested_at)
         )
         with self._write() as conn:
@@ -331,7 +334,7 @@ class SQLStore(BulkWrites, StoreReads):
             .where(jobs.c.id == job_id, jobs.c.status.in_([s.value for s in RETRYABLE]))
             .values(
                 status=_S.PENDING.value,
-                run_at=now,
+                run_at=self.time.now(now),
                 result=None,
                 error=None,
                 progress_percent=None,
@@ -379,7 +382,7 @@ class SQLStore(BulkWrites, StoreReads):
         now = self.clock.now()
         report = ReclaimReport()
         with self._write() as conn:
-            for status, stmt, payload in reclaim_statements(now):
+            for status, stmt, payload in reclaim_statements(now, self.time.now(now)):
                 rows = list(conn.execute(stmt))
                 report.add(status, [r.id for r in rows])
                 self.dialect.insert_events(
