@@ -53,6 +53,8 @@ class WorkerConfig:
     poll_seconds: float = 1.0
     reap_seconds: float = 5.0
     retention_seconds: float = 86_400.0
+    prune_batch_size: int = 1000
+    """Finished jobs deleted per prune transaction."""
     shutdown_grace_seconds: float = 30.0
     job_types: tuple[str, ...] | None = None
     queues: tuple[str, ...] | None = None
@@ -132,6 +134,7 @@ class Worker:
             self.store,
             interval_seconds=config.reap_seconds,
             retention_seconds=config.retention_seconds,
+            prune_batch_size=config.prune_batch_size,
         )
         keeper.start()
         flusher = asyncio.create_task(self._flush_forever(), name="orbit-flusher")
