@@ -5,6 +5,7 @@ out every event of the project, in order, once."""
 from __future__ import annotations
 
 import uuid
+
 import sqlalchemy as sa
 
 from orbit.jobs import JobSpec, SQLStore

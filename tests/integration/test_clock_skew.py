@@ -163,7 +163,7 @@ async def test_workers_with_clocks_minutes_apart_run_each_job_once(pg_db: str) -
             return all(client.get(i).finished for i in ids)
 
         await async_wait_until(all_finished, timeout=20, what="every job to finish")
-        assert {runs[i] for i in ids} == {1}, [(client.get(i).status, client.get(i).error) for i in ids]
+        assert {runs[i] for i in ids} == {1}, dict(runs)
         assert {client.get(i).status for i in ids} == {JobStatus.COMPLETED}
         assert {client.get(i).attempts for i in ids} == {1}
     finally:

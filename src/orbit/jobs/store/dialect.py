@@ -35,7 +35,7 @@ class Timebase:
     database_clock = False
 
     def now(self, host_now: dt.datetime) -> Any:
-        """"Now" for lease expiry and ``run_at`` comparisons and for ``run_at = now``."""
+        """ "Now" for lease expiry and ``run_at`` comparisons and for ``run_at = now``."""
         return host_now
 
     def after(self, host_now: dt.datetime, seconds: float) -> Any:
@@ -71,6 +71,11 @@ class Dialect:
     def is_unique_violation(self, exc: sa.exc.IntegrityError) -> bool:
         """Tell whether ``exc`` is a unique-constraint violation."""
         return True
+
+    def is_unavailable(self, exc: BaseException) -> bool:
+        """Tell whether ``exc`` says the database is away (down, restarting, connection
+        dropped) rather than that the statement was wrong: worth trying again shortly."""
+        return isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated
 
     def timebase(self, clock: Clock) -> Timebase:
         """The timebase of leases and ``run_at`` for a store whose host clock is ``clock``."""

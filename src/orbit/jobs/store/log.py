@@ -106,9 +106,9 @@ def read_log(
         begin = int(conn.execute(sa.select(start)).scalar_one())
         query = log_query(begin, project_id, job_type, limit)
         return LogRead([_entry(r) for r in conn.execute(query)], None, None, start=begin)
-    snap = sa.select(
-        sa.func.pg_current_snapshot().label("snap"), start.label("start")
-    ).subquery("s")
+    snap = sa.select(sa.func.pg_current_snapshot().label("snap"), start.label("start")).subquery(
+        "s"
+    )
     rows = log_query(snap.c.start, project_id, job_type, limit).lateral("e")
     stmt = sa.select(
         sa.cast(sa.func.pg_snapshot_xmin(snap.c.snap), sa.Text).label("xmin"),

@@ -44,11 +44,14 @@ log = logging.getLogger("orbit.jobs.postgres")
 
 def create_postgres_engine(url: sa.URL) -> Engine:
     """An engine on psycopg 3 for a PostgreSQL URL."""
+    # pre_ping: after a server restart every pooled connection is dead; each checkout
+    # checks its connection first (one round trip) and reconnects, instead of failing
+    # one request per pooled connection.
     return sa.create_engine(
         url.set(drivername="postgresql+psycopg"),
         pool_size=10,
         max_overflow=20,
-        pool_pre_ping=False,
+        pool_pre_ping=True,
     )
 
 
@@ -252,7 +255,11 @@ class PostgresDialect(Dialect):
         # so connections never switch modes (which costs a round trip each way).
         if self._autocommit_engine is None:
             self._autocommit_engine = sa.create_engine(
-                engine.url, isolation_level="AUTOCOMMIT", pool_size=4, max_overflow=16
+                engine.url,
+                isolation_level="AUTOCOMMIT",
+                pool_size=4,
+                max_overflow=16,
+                pool_pre_ping=True,
             )
         return self._autocommit_engine
 
@@ -353,6 +360,15 @@ class PostgresDialect(Dialect):
 
     def is_unique_violation(self, exc: sa.exc.IntegrityError) -> bool:
         return isinstance(exc.orig, psycopg.errors.UniqueViolation)
+
+    def is_unavailable(self, exc: BaseException) -> bool:
+        # Refused connections, "the database system is shutting down / starting up",
+        # "terminating connection due to administrator command", a closed connection.
+        if isinstance(exc, sa.exc.DBAPIError):
+            return exc.connection_invalidated or isinstance(
+                exc, (sa.exc.OperationalError, sa.exc.InterfaceError)
+            )
+        return isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError))
 
     def feed_source(self, engine: Engine) -> FeedSource:
         return ListenSource(libpq_conninfo(engine))

@@ -99,7 +99,9 @@ def reclaim_statements(
         _S.PENDING,
         sa.update(jobs)
         .where(expired)
-        .values(status=_S.PENDING.value, run_at=lease_now, worker_id=None, error=WORKER_LOST, **released)
+        .values(
+            status=_S.PENDING.value, run_at=lease_now, worker_id=None, error=WORKER_LOST, **released
+        )
         .returning(*returning),
         lambda row: status_payload(_S.PENDING, error=WORKER_LOST, reason="reclaimed"),
     )

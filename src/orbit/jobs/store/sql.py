@@ -75,6 +75,11 @@ class SQLStore(BulkWrites, StoreReads):
         # This process's own commits reach the feed at once, whatever the dialect's source.
         self.feed.committed(runnable=runnable)
 
+    def unavailable(self, exc: BaseException) -> bool:
+        """Whether ``exc`` says the database is away for now (a restart, a dropped
+        connection): the caller should try again shortly, not count it as a failure."""
+        return self.dialect.is_unavailable(exc)
+
     def close(self) -> None:
         """Release every pooled connection."""
         self.dialect.close()

@@ -117,6 +117,13 @@ def completed(execution: Execution, result: Any, now: dt.datetime) -> Outcome | 
     return Outcome(execution.job.lease, _S.COMPLETED, result=result)
 
 
+def handed_back(execution: Execution, exc: Exception, now: dt.datetime) -> Outcome:
+    """A handler stopped by the database going away did not fail: the job goes back to
+    ``pending`` without using up an attempt, like a job a stopping worker hands back."""
+    error = f"database unavailable: {error_text(exc)}"
+    return Outcome(execution.job.lease, _S.PENDING, error=error, run_at=now, release=True)
+
+
 def outcome_of_exception(execution: Execution, exc: Exception, now: dt.datetime) -> Outcome | None:
     """How a handler that raised ``exc`` ended: signals first, then plain errors."""
     lease = execution.job.lease
@@ -135,9 +142,13 @@ def outcome_of_exception(execution: Execution, exc: Exception, now: dt.datetime)
 
 
 async def run(
-    execution: Execution, threads: concurrent.futures.Executor, now: Callable[[], dt.datetime]
+    execution: Execution,
+    threads: concurrent.futures.Executor,
+    now: Callable[[], dt.datetime],
+    unavailable: Callable[[BaseException], bool] = lambda exc: False,
 ) -> Outcome | None:
-    """Run the handler to its end and say how it ended; ``now`` reads the clock."""
+    """Run the handler to its end and say how it ended; ``now`` reads the clock,
+    ``unavailable`` tells database outages from failures."""
     task = start(execution, threads)
     try:
         result = await task
@@ -147,6 +158,8 @@ async def run(
             raise  # the worker itself is being torn down
         return outcome_after_interrupt(execution, now())
     except Exception as exc:
+        if unavailable(exc) and not execution.reason:
+            return handed_back(execution, exc, now())
         return outcome_of_exception(execution, exc, now())
     finally:
         execution.finished = True

@@ -60,8 +60,6 @@ class Reaper:
         if self._retention > 0 and time.monotonic() >= self._next_prune:
             self._next_prune = time.monotonic() + self._prune_interval
             older = dt.timedelta(seconds=self._retention)
-            pruned = await asyncio.to_thread(
-                self._store.prune, older, batch_size=self._prune_batch
-            )
+            pruned = await asyncio.to_thread(self._store.prune, older, batch_size=self._prune_batch)
             if pruned:
                 log.info("prune: deleted %d finished jobs", pruned)

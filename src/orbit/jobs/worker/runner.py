@@ -22,6 +22,7 @@ import logging
 import os
 import signal
 import socket
+import time
 import uuid
 from collections.abc import Callable
 
@@ -218,7 +219,9 @@ class Worker:
 
     async def _execute(self, execution: ex.Execution) -> None:
         try:
-            outcome = await ex.run(execution, self._threads, self.store.clock.now)
+            outcome = await ex.run(
+                execution, self._threads, self.store.clock.now, self.store.unavailable
+            )
         except Exception:  # a bug in the worker itself: let the lease expire and reclaim
             log.exception("job %s: worker error", execution.job.id)
             outcome = None
@@ -256,20 +259,23 @@ class Worker:
     async def _flush(self) -> None:
         batch, self._outcomes = self._outcomes, []
         outcomes = [o for o, _ in batch if o is not None]
-        for attempt, pause in enumerate((0.0, *FLUSH_RETRY_SECONDS)):
-            await asyncio.sleep(pause)
+        # Keep trying while the leases may still hold (a database restart takes seconds);
+        # past that the jobs were reclaimed and a late write would be fenced off anyway.
+        give_up = time.monotonic() + self.config.lease_seconds
+        attempt = 0
+        while True:
             try:
                 lost = await asyncio.to_thread(self.store.record, outcomes)
                 break
             except Exception:
+                attempt += 1
                 log.warning(
-                    "recording %d outcomes failed (try %d)",
-                    len(outcomes),
-                    attempt + 1,
-                    exc_info=True,
+                    "recording %d outcomes failed (try %d)", len(outcomes), attempt, exc_info=True
                 )
-        else:
-            lost = {o.lease.job_id for o in outcomes}  # reclaimed after lease expiry
+            if time.monotonic() >= give_up:
+                lost = {o.lease.job_id for o in outcomes}  # reclaimed after lease expiry
+                break
+            await asyncio.sleep(FLUSH_RETRY_SECONDS[min(attempt, len(FLUSH_RETRY_SECONDS)) - 1])
         for outcome in outcomes:
             verb = _VERBS[outcome.status]
             if outcome.lease.job_id in lost:
