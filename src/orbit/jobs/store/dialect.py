@@ -35,7 +35,7 @@ class Timebase:
     database_clock = False
 
     def now(self, host_now: dt.datetime) -> Any:
-        """ "Now" for lease expiry and ``run_at`` comparisons and for ``run_at = now``."""
+        """The "now" of lease expiry and ``run_at`` comparisons, and of ``run_at = now``."""
         return host_now
 
     def after(self, host_now: dt.datetime, seconds: float) -> Any:
