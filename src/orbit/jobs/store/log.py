@@ -50,7 +50,9 @@ def read_start(
     )
     top = sa.select(sa.func.coalesce(sa.func.max(job_events.c.id), 0)).scalar_subquery()
     target = sa.func.coalesce(next_mine - 1, top)
-    return sa.case((target - after > limit, target), else_=after)
+    # CASE evaluates lazily: a stream near the top (the live tail) pays for ``top`` only,
+    # one primary-key probe; the per-job search runs only when the cursor is far behind.
+    return sa.case((top - after <= limit, after), (target - after > limit, target), else_=after)
 
 
 def log_query(
