@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     prune_batch_size: int = Field(1000, ge=1)
     shutdown_grace_seconds: float = Field(30.0, ge=0)
     sse_keepalive_seconds: float = Field(15.0, gt=0)
+    # Project streams on PostgreSQL: the longest wait for a missing event id (LogCursor).
+    sse_hole_grace_seconds: float = Field(2.0, gt=0)
 
     ai_provider: Literal["offline", "openai", "anthropic"] = "offline"
     ai_model: str | None = None

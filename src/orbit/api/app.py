@@ -83,7 +83,10 @@ def create_app(settings: Settings, registry: JobRegistry | None = None) -> FastA
     telemetry = TelemetryConfig(tracing=on, metrics=on, logs=on, operation_spans=on)
     app = FastAPI(title="Orbit", version="0.1.0", lifespan=lifespan, telemetry=telemetry)
     app.state.settings = settings
-    app.state.event_streams = StreamOptions(keepalive_seconds=settings.sse_keepalive_seconds)
+    app.state.event_streams = StreamOptions(
+        keepalive_seconds=settings.sse_keepalive_seconds,
+        hole_grace_seconds=settings.sse_hole_grace_seconds,
+    )
 
     install_problem_handlers(app)
 
