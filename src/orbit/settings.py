@@ -55,12 +55,16 @@ class Settings(BaseSettings):
     poll_seconds: float = Field(1.0, gt=0)
     reap_seconds: float = Field(5.0, gt=0)
     retention_seconds: float = Field(86_400.0, ge=0)
+    # Finished jobs deleted per prune transaction (writers get in between batches).
+    prune_batch_size: int = Field(1000, ge=1)
     shutdown_grace_seconds: float = Field(30.0, ge=0)
     sse_keepalive_seconds: float = Field(15.0, gt=0)
     # A stream token opens one stream and is checked when it connects: keep it short.
     stream_token_seconds: int = Field(60, ge=1)
     # Open event streams per process; one more is a 503 with Retry-After.
     max_streams: int = Field(1000, ge=1)
+    # Project streams on PostgreSQL: the longest wait for a missing event id (LogCursor).
+    sse_hole_grace_seconds: float = Field(2.0, gt=0)
 
     ai_provider: Literal["offline", "openai", "anthropic"] = "offline"
     ai_model: str | None = None
@@ -108,5 +112,6 @@ class Settings(BaseSettings):
             poll_seconds=self.poll_seconds,
             reap_seconds=self.reap_seconds,
             retention_seconds=self.retention_seconds,
+            prune_batch_size=self.prune_batch_size,
             shutdown_grace_seconds=self.shutdown_grace_seconds,
         )

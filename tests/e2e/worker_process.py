@@ -41,6 +41,16 @@ def build_registry(engine: sa.Engine) -> JobRegistry:
             await asyncio.sleep(3600)  # the test SIGKILLs us here
         return {"attempt": ctx.attempt, "pid": os.getpid()}
 
+    @registry.job("paced")
+    async def paced(ctx: JobContext, steps: int, pause: float) -> dict[str, int]:
+        for i in range(1, steps + 1):
+            await asyncio.sleep(pause)
+            await ctx.progress(100 * i / steps, f"step {i}/{steps}")
+        # Ran to completion: one line per run, in a file (the database may be away now).
+        with open(os.environ["ORBIT_E2E_RUNS_FILE"], "a") as runs:
+            runs.write(f"{ctx.job_id}\n")
+        return {"steps": steps, "pid": os.getpid()}
+
     @registry.job("kill_worker")
     async def kill_worker(ctx: JobContext) -> None:
         await asyncio.to_thread(record, ctx.job_id)
@@ -56,6 +66,7 @@ async def main() -> None:
     parser.add_argument("--lease", type=float, default=30.0)
     parser.add_argument("--heartbeat", type=float, default=10.0)
     parser.add_argument("--reap", type=float, default=5.0)
+    parser.add_argument("--poll", type=float, default=1.0)
     parser.add_argument("--job-type", action="append", dest="job_types")
     args = parser.parse_args()
     store = open_store(args.url)
@@ -64,6 +75,7 @@ async def main() -> None:
         lease_seconds=args.lease,
         heartbeat_seconds=args.heartbeat,
         reap_seconds=args.reap,
+        poll_seconds=args.poll,
         job_types=tuple(args.job_types) if args.job_types else None,
     )
     worker = Worker(store, build_registry(store.engine), config)

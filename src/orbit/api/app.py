@@ -84,7 +84,9 @@ def create_app(settings: Settings, registry: JobRegistry | None = None) -> FastA
     app = FastAPI(title="Orbit", version="0.1.0", lifespan=lifespan, telemetry=telemetry)
     app.state.settings = settings
     app.state.event_streams = StreamOptions(
-        keepalive_seconds=settings.sse_keepalive_seconds, max_streams=settings.max_streams
+        keepalive_seconds=settings.sse_keepalive_seconds,
+        max_streams=settings.max_streams,
+        hole_grace_seconds=settings.sse_hole_grace_seconds,
     )
 
     install_problem_handlers(app)

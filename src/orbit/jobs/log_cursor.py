@@ -36,11 +36,16 @@ class LogRead:
     visible in commit order): every transaction with an id below ``xmin`` had ended when
     the rows were read, and every transaction that had allocated an event id by then has
     a transaction id below ``xmax``.
+
+    ``start`` is where the read began (``None``: at the cursor). A read far behind skips
+    other projects' events: no id in ``(cursor, start]`` was the reader's in its
+    snapshot, so the cursor treats that range like missing ids.
     """
 
     entries: list[LogEntry]
     xmin: int | None
     xmax: int | None
+    start: int | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -137,6 +142,12 @@ class LogCursor:
         moment = time.monotonic() if now is None else now
         out: list[LogEntry] = []
         self.held = False
+        if read.start is not None and read.start > self.position:
+            # The read jumped over ids none of which was ours then; one may still commit.
+            if not self._settled(read, read.start + 1, moment):
+                self.held = True
+                return out
+            self.position = read.start
         for entry in read.entries:
             if entry.id <= self.position:
                 continue
@@ -162,7 +173,7 @@ class LogCursor:
         hole = self._hole
         if hole is None or first_visible > hole.bound:
             # The record (if any) saw only ids up to its bound; this hole reaches past it.
-            bound = max(entry.id for entry in read.entries)
+            bound = max([read.start or 0, *(entry.id for entry in read.entries)])
             hole = self._hole = _Hole(bound=bound, xmax=read.xmax, since=now)
         if hole.xmax is not None and read.xmin >= hole.xmax:
             return True

@@ -300,7 +300,18 @@ def _allowed_methods(request: Request) -> str:
     return ", ".join(allowed)
 
 
+def _database_away(exc: Exception) -> bool:
+    # Refused or dropped connections (a restart, a failover) are temporary; any other
+    # database error is a bug to be seen as one.
+    return isinstance(exc, sa.exc.DBAPIError) and (
+        exc.connection_invalidated
+        or isinstance(exc, (sa.exc.OperationalError, sa.exc.InterfaceError))
+    )
+
+
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    if not _database_away(exc):
+        return await _unexpected(request, exc)
     logger.warning(
         "database unavailable while serving %s %s",
         request.method,
@@ -336,5 +347,5 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(IdempotencyKeyReused, _idempotency_key_reused)
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(StarletteHTTPException, _http_exception)
-    app.add_exception_handler(sa.exc.OperationalError, _database_unavailable)
+    app.add_exception_handler(sa.exc.DBAPIError, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected)

@@ -27,6 +27,9 @@ from orbit.jobs.store.schema import jobs
 
 _PENDING = JobStatus.PENDING.value
 _CANCELLED = ErrorCode.CANCELLED.value
+PRUNE_BATCH = 1000
+"""Jobs deleted per prune transaction: short enough that writers (heartbeats) get in
+between batches, large enough that a day's jobs go in a few hundred round trips."""
 
 
 def pending_where(where: JobFilter) -> list[sa.ColumnElement[bool]]:
@@ -94,11 +97,18 @@ class BulkWrites:
         older_than: dt.timedelta,
         statuses: Sequence[JobStatus] = tuple(TERMINAL),
         job_type: str | None = None,
+        batch_size: int = PRUNE_BATCH,
     ) -> int:
         """Delete finished jobs (of ``statuses``) that finished more than ``older_than`` ago.
 
+        Deletes ``batch_size`` jobs (and their events) per transaction, so the write lock
+        (SQLite) and the row locks are held for one batch at a time, never for the whole
+        prune: ceil(N / batch_size) transactions for N jobs.
+
         Unfinished statuses are refused, not ignored: ``cancel_pending`` and
         ``delete_pending`` are the verbs for pending jobs; running ones are cancelled."""
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
         unfinished = sorted(s.value for s in statuses if s not in TERMINAL)
         if unfinished:
             raise ValueError(
@@ -107,11 +117,22 @@ class BulkWrites:
             )
         finished = [s.value for s in statuses]
         cutoff = self.clock.now() - older_than
-        stmt = sa.delete(jobs).where(jobs.c.status.in_(finished), jobs.c.completed_at <= cutoff)
+        conditions = [jobs.c.status.in_(finished), jobs.c.completed_at <= cutoff]
         if job_type:
-            stmt = stmt.where(jobs.c.job_type == job_type)
-        with self._write() as conn:
-            return int(conn.execute(stmt).rowcount)
+            conditions.append(jobs.c.job_type == job_type)
+        old = sa.select(jobs.c.id).where(*conditions)
+        # One more than a batch tells whether another batch follows, without an empty pass.
+        old = old.order_by(jobs.c.completed_at, jobs.c.id).limit(batch_size + 1)
+        deleted = 0
+        while True:
+            with self._write() as conn:
+                ids = list(conn.execute(old).scalars())
+                if ids:
+                    # Still finished: a client may have retried one since it was selected.
+                    stmt = sa.delete(jobs).where(jobs.c.id.in_(ids[:batch_size]), *conditions)
+                    deleted += int(conn.execute(stmt).rowcount)
+            if len(ids) <= batch_size:
+                return deleted
 
     def release_idempotency_key(self, job_id: uuid.UUID, finished_before: dt.datetime) -> bool:
         """Free the idempotency key of a job that finished before ``finished_before``.

@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from orbit.jobs.clock import Clock
 from orbit.jobs.models import Lease, Outcome
 from orbit.jobs.store.feed import FeedSource
 from orbit.jobs.store.outcomes import PROGRESS, insert_events, record_outcome
@@ -21,6 +22,29 @@ from orbit.jobs.store.rows import JOB_COLUMNS, event_row
 from orbit.jobs.store.schema import jobs
 
 READ_ONLY_OPTION = "orbit_readonly"
+
+
+class Timebase:
+    """Where the times that decide leases and ``run_at`` come from: here, the injected
+    clock's values, bound as parameters (SQLite: one host; any clock that is simulated).
+
+    ``host_now`` is the host's clock at the write. PostgreSQL's ``DatabaseTime`` answers
+    with SQL on the database's clock instead (``postgres.py``).
+    """
+
+    database_clock = False
+
+    def now(self, host_now: dt.datetime) -> Any:
+        """The "now" of lease expiry and ``run_at`` comparisons, and of ``run_at = now``."""
+        return host_now
+
+    def after(self, host_now: dt.datetime, seconds: float) -> Any:
+        """``seconds`` after now: a lease's expiry."""
+        return host_now + dt.timedelta(seconds=seconds)
+
+    def moment(self, when: dt.datetime, host_now: dt.datetime) -> Any:
+        """A moment a host gave in its own time (a ``run_at``), on this timebase."""
+        return when
 
 
 def read_only(engine: Engine) -> Engine:
@@ -47,6 +71,15 @@ class Dialect:
     def is_unique_violation(self, exc: sa.exc.IntegrityError) -> bool:
         """Tell whether ``exc`` is a unique-constraint violation."""
         return True
+
+    def is_unavailable(self, exc: BaseException) -> bool:
+        """Tell whether ``exc`` says the database is away (down, restarting, connection
+        dropped) rather than that the statement was wrong: worth trying again shortly."""
+        return isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated
+
+    def timebase(self, clock: Clock) -> Timebase:
+        """The timebase of leases and ``run_at`` for a store whose host clock is ``clock``."""
+        return Timebase()
 
     def feed_source(self, engine: Engine) -> FeedSource:
         """How the change feed learns of other processes' commits (``feed.py``)."""

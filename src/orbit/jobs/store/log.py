@@ -33,8 +33,30 @@ def _mine(project_id: uuid.UUID, job_type: str | None) -> sa.ColumnElement[bool]
     return mine
 
 
-def log_query(
+def read_start(
     after: int, project_id: uuid.UUID, job_type: str | None, limit: int
+) -> sa.ColumnElement[int]:
+    """Where a read after ``after`` starts: ``after`` itself, unless more than ``limit``
+    events of other projects come first; then just below the project's next event (or at
+    the log's top when it has none). Both come from indexes (``ix_job_events_job_id_id``
+    per job of the project, the primary key for the top), so a stream that resumes far
+    behind reads its own project's events, not the whole log. Evaluated in the same
+    statement, hence the same snapshot, as the rows it bounds."""
+    next_mine = (
+        sa.select(sa.func.min(job_events.c.id))
+        .join_from(job_events, jobs, jobs.c.id == job_events.c.job_id)
+        .where(_mine(project_id, job_type), job_events.c.id > after)
+        .scalar_subquery()
+    )
+    top = sa.select(sa.func.coalesce(sa.func.max(job_events.c.id), 0)).scalar_subquery()
+    target = sa.func.coalesce(next_mine - 1, top)
+    # CASE evaluates lazily: a stream near the top (the live tail) pays for ``top`` only,
+    # one primary-key probe; the per-job search runs only when the cursor is far behind.
+    return sa.case((top - after <= limit, after), (target - after > limit, target), else_=after)
+
+
+def log_query(
+    after: int | sa.ColumnElement[int], project_id: uuid.UUID, job_type: str | None, limit: int
 ) -> sa.Select[Any]:
     """Every event with ``id > after`` (oldest first), flagged mine or not; payloads only
     for mine and never for ``step`` events, which can be large."""
@@ -78,21 +100,28 @@ def read_log(
     *,
     with_snapshot: bool,
 ) -> LogRead:
-    """Read the log after ``after``; ``with_snapshot`` adds PostgreSQL's snapshot bounds,
-    taken in the same statement (one snapshot for both)."""
-    query = log_query(after, project_id, job_type, limit)
+    """Read the log after ``after`` (from ``read_start``); ``with_snapshot`` adds
+    PostgreSQL's snapshot bounds, taken in the same statement (one snapshot for all)."""
+    start = read_start(after, project_id, job_type, limit)
     if not with_snapshot:
-        return LogRead([_entry(r) for r in conn.execute(query)], None, None)
-    snap = sa.select(sa.func.pg_current_snapshot().label("snap")).subquery("s")
-    rows = query.lateral("e")
+        # SQLite: one read transaction is one snapshot, and ids are visible in order.
+        begin = int(conn.execute(sa.select(start)).scalar_one())
+        query = log_query(begin, project_id, job_type, limit)
+        return LogRead([_entry(r) for r in conn.execute(query)], None, None, start=begin)
+    snap = sa.select(sa.func.pg_current_snapshot().label("snap"), start.label("start")).subquery(
+        "s"
+    )
+    rows = log_query(snap.c.start, project_id, job_type, limit).lateral("e")
     stmt = sa.select(
         sa.cast(sa.func.pg_snapshot_xmin(snap.c.snap), sa.Text).label("xmin"),
         sa.cast(sa.func.pg_snapshot_xmax(snap.c.snap), sa.Text).label("xmax"),
+        snap.c.start.label("read_from"),
         *rows.c,
     ).select_from(snap.outerjoin(rows, sa.true()))
     result = conn.execute(stmt).all()
     entries = [_entry(r) for r in result if r.id is not None]
-    return LogRead(entries, int(result[0].xmin), int(result[0].xmax))
+    first = result[0]
+    return LogRead(entries, int(first.xmin), int(first.xmax), start=int(first.read_from))
 
 
 def read_project_snapshot(

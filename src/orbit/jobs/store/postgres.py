@@ -26,13 +26,14 @@ import sqlalchemy as sa
 from psycopg.types.json import Jsonb
 from sqlalchemy.engine import Connection, Engine
 
+from orbit.jobs.clock import Clock, is_simulated
 from orbit.jobs.models import Lease, Outcome
-from orbit.jobs.store.dialect import Dialect
+from orbit.jobs.store.dialect import Dialect, Timebase
 from orbit.jobs.store.feed import RUNNABLE, Change, ChangeFeed, ChangeKind, FeedSource
 from orbit.jobs.store.guards import held_sql
 from orbit.jobs.store.outcomes import outcome_params, outcome_payload
 from orbit.jobs.store.rows import NEW_EVENT_COLUMNS, NEW_JOB_COLUMNS
-from orbit.jobs.store.schema import jobs
+from orbit.jobs.store.schema import UTCDateTime, jobs
 
 CHANNEL = "orbit_changes"
 RUNNABLE_TAG = "r"
@@ -43,17 +44,48 @@ log = logging.getLogger("orbit.jobs.postgres")
 
 def create_postgres_engine(url: sa.URL) -> Engine:
     """An engine on psycopg 3 for a PostgreSQL URL."""
+    # pre_ping: after a server restart every pooled connection is dead; each checkout
+    # checks its connection first (one round trip) and reconnects, instead of failing
+    # one request per pooled connection.
     return sa.create_engine(
         url.set(drivername="postgresql+psycopg"),
         pool_size=10,
         max_overflow=20,
-        pool_pre_ping=False,
+        pool_pre_ping=True,
     )
 
 
 def libpq_conninfo(engine: Engine) -> str:
     """The engine's URL in the form libpq accepts."""
     return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+class DatabaseTime(Timebase):
+    """Leases and ``run_at`` on the database's clock: hosts' clocks may disagree by minutes,
+    the database has one. ``now()`` is the transaction's start, a moment before the write.
+
+    A moment a host gives in its own time keeps its distance from that host's now:
+    ``when + (now() - host_now)``; a 5 s backoff asked on a host 10 minutes fast is 5 s.
+    """
+
+    database_clock = True
+
+    def now(self, host_now: dt.datetime) -> Any:
+        return sa.func.now(type_=UTCDateTime())
+
+    def after(self, host_now: dt.datetime, seconds: float) -> Any:
+        return sa.func.now(type_=UTCDateTime()) + sa.literal(
+            dt.timedelta(seconds=seconds), sa.Interval()
+        )
+
+    def moment(self, when: dt.datetime, host_now: dt.datetime) -> Any:
+        return sa.literal(when, UTCDateTime()) + (
+            sa.func.now(type_=UTCDateTime()) - sa.literal(host_now, UTCDateTime())
+        )
+
+
+# In raw statements: the shift from host time to database time (none with a simulated clock).
+_SHIFT = "CASE WHEN :db_clock THEN now() - CAST(:now AS timestamptz) ELSE interval '0' END"
 
 
 class ListenSource(FeedSource):
@@ -114,7 +146,7 @@ WITH o AS (
         error = o.error,
         error_code = o.error_code,
         completed_at = CASE WHEN o.status = 'pending' THEN NULL ELSE :now END,
-        run_at = CASE WHEN o.status = 'pending' THEN o.run_at ELSE j.run_at END,
+        run_at = CASE WHEN o.status = 'pending' THEN o.run_at + {_SHIFT} ELSE j.run_at END,
         worker_id = CASE WHEN o.status = 'pending' THEN NULL ELSE j.worker_id END,
         attempts = j.attempts - o.given_back,
         progress_percent = CASE WHEN o.status = 'completed' THEN 100 ELSE j.progress_percent END,
@@ -182,8 +214,8 @@ WITH j AS (
         timeout_seconds, idempotency_key, idempotency_caller, idempotency_fingerprint, version)
     VALUES (:id, :job_type, :status, CAST(:input_data AS jsonb), :created_at, :updated_at,
         :project_id, :interview_id, :parent_id, :attempts, :max_attempts, :priority, :queue,
-        :run_at, :timeout_seconds, :idempotency_key, :idempotency_caller,
-        :idempotency_fingerprint, :version)
+        CAST(:run_at AS timestamptz) + {_SHIFT}, :timeout_seconds, :idempotency_key,
+        :idempotency_caller, :idempotency_fingerprint, :version)
     RETURNING {_RETURNED}
 ), e AS (
     INSERT INTO job_events (job_id, seq, kind, payload, created_at)
@@ -214,13 +246,22 @@ class PostgresDialect(Dialect):
 
     def __init__(self) -> None:
         self._autocommit_engine: Engine | None = None
+        self._db_clock = False
+
+    def timebase(self, clock: Clock) -> Timebase:
+        self._db_clock = not is_simulated(clock)
+        return DatabaseTime() if self._db_clock else Timebase()
 
     def _autocommit(self, engine: Engine) -> Engine:
         # Single-statement writes skip BEGIN/COMMIT round trips on a pool of their own,
         # so connections never switch modes (which costs a round trip each way).
         if self._autocommit_engine is None:
             self._autocommit_engine = sa.create_engine(
-                engine.url, isolation_level="AUTOCOMMIT", pool_size=4, max_overflow=16
+                engine.url,
+                isolation_level="AUTOCOMMIT",
+                pool_size=4,
+                max_overflow=16,
+                pool_pre_ping=True,
             )
         return self._autocommit_engine
 
@@ -238,6 +279,8 @@ class PostgresDialect(Dialect):
             **values,
             "input_data": json.dumps(values["input_data"]),
             "payload": json.dumps(event["payload"]),
+            "now": values["created_at"],
+            "db_clock": self._db_clock,
         }
         with self._autocommit(engine).connect() as conn:
             return conn.execute(INSERT_JOB, params).one()
@@ -246,6 +289,10 @@ class PostgresDialect(Dialect):
         self, conn: Connection, rows: list[dict[str, Any]], events: list[dict[str, Any]]
     ) -> None:
         # COPY is several times faster than multi-row INSERT for bulk enqueues.
+        if self._db_clock and rows:
+            # COPY cannot compute: move the hosts' run_at to database time in Python.
+            shift = conn.execute(sa.text("SELECT now()")).scalar_one() - rows[0]["created_at"]
+            rows = [{**r, "run_at": r["run_at"] + shift} for r in rows]
         dbapi = conn.connection.dbapi_connection
         assert isinstance(dbapi, psycopg.Connection)
         with dbapi.cursor() as cursor:
@@ -309,6 +356,7 @@ class PostgresDialect(Dialect):
                 "payloads": [json.dumps(outcome_payload(o)) for o in outcomes],
                 "codes": [p["o_error_code"] for p in params],
                 "now": now,
+                "db_clock": self._db_clock,
             },
         ).scalars()
         return {o.lease.job_id for o in outcomes} - set(recorded)
@@ -318,6 +366,15 @@ class PostgresDialect(Dialect):
 
     def is_unique_violation(self, exc: sa.exc.IntegrityError) -> bool:
         return isinstance(exc.orig, psycopg.errors.UniqueViolation)
+
+    def is_unavailable(self, exc: BaseException) -> bool:
+        # Refused connections, "the database system is shutting down / starting up",
+        # "terminating connection due to administrator command", a closed connection.
+        if isinstance(exc, sa.exc.DBAPIError):
+            return exc.connection_invalidated or isinstance(
+                exc, (sa.exc.OperationalError, sa.exc.InterfaceError)
+            )
+        return isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError))
 
     def feed_source(self, engine: Engine) -> FeedSource:
         return ListenSource(libpq_conninfo(engine))

@@ -55,11 +55,16 @@ def _exhausted_error(row: sa.Row[Any]) -> str:
 
 
 def reclaim_statements(
-    now: dt.datetime,
+    now: dt.datetime, lease_now: Any
 ) -> Iterator[tuple[JobStatus, sa.Update, _Payload]]:
-    """The three reclaim updates, in the order they must run, with their event payloads."""
+    """The three reclaim updates, in the order they must run, with their event payloads.
+
+    ``now`` is the host's time (what the rows display); ``lease_now`` the timebase's "now"
+    that lease expiry is measured against and a requeued job's ``run_at`` (on PostgreSQL
+    the database's clock, see ``Timebase``).
+    """
     expired = sa.and_(
-        jobs.c.status == sa.literal_column("'running'"), jobs.c.lease_expires_at < now
+        jobs.c.status == sa.literal_column("'running'"), jobs.c.lease_expires_at < lease_now
     )
     released = {
         "lease_token": None,
@@ -100,7 +105,7 @@ def reclaim_statements(
         .where(expired)
         .values(
             status=_S.PENDING.value,
-            run_at=now,
+            run_at=lease_now,
             worker_id=None,
             error=WORKER_LOST,
             **_LOST,

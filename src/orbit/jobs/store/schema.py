@@ -151,6 +151,8 @@ job_events = sa.Table(
     sa.Column("payload", JSONType, nullable=False),
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.UniqueConstraint("job_id", "seq"),
+    # A project's next event after a cursor, per job (``store/log.py``, ``read_start``).
+    sa.Index("ix_job_events_job_id_id", "job_id", "id"),
     # Ids are stream cursors (``/jobs/events``): SQLite must never hand out an id again
     # after the newest events were deleted, which plain rowids would do.
     sqlite_autoincrement=True,

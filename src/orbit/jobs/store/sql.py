@@ -61,6 +61,8 @@ class SQLStore(BulkWrites, GuardedWrites, StoreReads):
         self.engine = engine
         self.dialect = dialect
         self.clock: Clock = clock or SystemClock()
+        # Leases and run_at: the database's clock on PostgreSQL (hosts disagree), else ours.
+        self.time = dialect.timebase(self.clock)
         self._read_engine = read_only(engine)
         self.feed = ChangeFeed(dialect.feed_source(engine))
 
@@ -74,6 +76,11 @@ class SQLStore(BulkWrites, GuardedWrites, StoreReads):
     def _committed(self, *, runnable: bool = False) -> None:
         # This process's own commits reach the feed at once, whatever the dialect's source.
         self.feed.committed(runnable=runnable)
+
+    def unavailable(self, exc: BaseException) -> bool:
+        """Whether ``exc`` says the database is away for now (a restart, a dropped
+        connection): the caller should try again shortly, not count it as a failure."""
+        return self.dialect.is_unavailable(exc)
 
     def close(self) -> None:
         """Release every pooled connection."""
@@ -151,7 +158,8 @@ class SQLStore(BulkWrites, GuardedWrites, StoreReads):
         if limit <= 0:
             return []
         now = self.clock.now()
-        candidates = sa.select(jobs.c.id).where(IS_PENDING, jobs.c.run_at <= now)
+        due = jobs.c.run_at <= self.time.now(now)
+        candidates = sa.select(jobs.c.id).where(IS_PENDING, due)
         if job_types is not None:
             candidates = candidates.where(jobs.c.job_type.in_(list(job_types)))
         if job_ids is not None:
@@ -173,7 +181,7 @@ class SQLStore(BulkWrites, GuardedWrites, StoreReads):
                 attempts=jobs.c.attempts + 1,
                 worker_id=worker_id,
                 lease_token=uuid.uuid4(),
-                lease_expires_at=now + dt.timedelta(seconds=lease_seconds),
+                lease_expires_at=self.time.after(now, lease_seconds),
                 started_at=now,
                 updated_at=now,
                 version=_NEXT_VERSION,
@@ -208,7 +216,7 @@ class SQLStore(BulkWrites, GuardedWrites, StoreReads):
         stmt = (
             sa.update(jobs)
             .where(held_any([(lease.job_id, lease.token) for lease in leases]))
-            .values(lease_expires_at=now + dt.timedelta(seconds=lease_seconds))
+            .values(lease_expires_at=self.time.after(now, lease_seconds))
             .returning(jobs.c.id, jobs.c.cancel_requested_at)
         )
         with self._write() as conn:
@@ -348,7 +356,7 @@ class SQLStore(BulkWrites, GuardedWrites, StoreReads):
             .where(jobs.c.id == job_id, jobs.c.status.in_([s.value for s in RETRYABLE]))
             .values(
                 status=_S.PENDING.value,
-                run_at=now,
+                run_at=self.time.now(now),
                 result=None,
                 error=None,
                 error_code=None,
@@ -397,7 +405,7 @@ class SQLStore(BulkWrites, GuardedWrites, StoreReads):
         now = self.clock.now()
         report = ReclaimReport()
         with self._write() as conn:
-            for status, stmt, payload in reclaim_statements(now):
+            for status, stmt, payload in reclaim_statements(now, self.time.now(now)):
                 rows = list(conn.execute(stmt))
                 report.add(status, [r.id for r in rows])
                 self.dialect.insert_events(

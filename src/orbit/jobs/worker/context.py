@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
@@ -31,6 +32,9 @@ from orbit.jobs.store import SQLStore
 
 _MISSING: Any = object()
 T = TypeVar("T")
+UNAVAILABLE_RETRY_SECONDS = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0)
+"""Pauses between tries of a progress write while the database is away (about 8 s in
+all, inside the lease's slack): a restart pauses the handler instead of failing it."""
 
 
 class _BaseContext:
@@ -76,7 +80,16 @@ class _BaseContext:
 
     def _progress(self, percent: float | None, message: str | None) -> None:
         self._check(percent)
-        self._store.progress(self.lease, percent, message)
+        for pause in (*UNAVAILABLE_RETRY_SECONDS, None):
+            try:
+                self._store.progress(self.lease, percent, message)
+                return
+            except Exception as exc:
+                # Written twice at worst (the commit went through, its answer did not):
+                # one more progress event, which readers take as the same progress.
+                if pause is None or self._cancel.is_set() or not self._store.unavailable(exc):
+                    raise
+                time.sleep(pause)
 
     def _emit(self, kind: str, payload: dict[str, JSON]) -> int:
         return self._store.append_event(self.lease, kind, payload)

@@ -163,6 +163,13 @@ def storable(outcome: Outcome | None) -> Outcome | None:
     return outcome if error == outcome.error else dataclasses.replace(outcome, error=error)
 
 
+def handed_back(execution: Execution, exc: Exception, now: dt.datetime) -> Outcome:
+    """A handler stopped by the database going away did not fail: the job goes back to
+    ``pending`` without using up an attempt, like a job a stopping worker hands back."""
+    error = f"database unavailable: {error_text(exc)}"
+    return Outcome(execution.job.lease, _S.PENDING, error=error, run_at=now, release=True)
+
+
 def outcome_of_exception(execution: Execution, exc: Exception, now: dt.datetime) -> Outcome | None:
     """How a handler that raised ``exc`` ended: signals first, then plain errors."""
     lease = execution.job.lease
@@ -189,14 +196,21 @@ def _raised(execution: Execution, exc: Exception, now: dt.datetime) -> Outcome:
 
 
 async def run(
-    execution: Execution, threads: concurrent.futures.Executor, now: Callable[[], dt.datetime]
+    execution: Execution,
+    threads: concurrent.futures.Executor,
+    now: Callable[[], dt.datetime],
+    unavailable: Callable[[BaseException], bool] = lambda exc: False,
 ) -> Outcome | None:
-    """Run the handler to its end and say how it ended; ``now`` reads the clock."""
-    return storable(await _run(execution, threads, now))
+    """Run the handler to its end and say how it ended; ``now`` reads the clock,
+    ``unavailable`` tells database outages from failures."""
+    return storable(await _run(execution, threads, now, unavailable))
 
 
 async def _run(
-    execution: Execution, threads: concurrent.futures.Executor, now: Callable[[], dt.datetime]
+    execution: Execution,
+    threads: concurrent.futures.Executor,
+    now: Callable[[], dt.datetime],
+    unavailable: Callable[[BaseException], bool],
 ) -> Outcome | None:
     try:
         task = start(execution, threads)
@@ -215,6 +229,8 @@ async def _run(
             raise  # the worker itself is being torn down
         return outcome_after_interrupt(execution, now())
     except Exception as exc:
+        if unavailable(exc) and not execution.reason:
+            return handed_back(execution, exc, now())
         return outcome_of_exception(execution, exc, now())
     finally:
         execution.finished = True

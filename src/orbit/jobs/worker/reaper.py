@@ -28,12 +28,14 @@ class Reaper:
         interval_seconds: float,
         retention_seconds: float,
         prune_interval_seconds: float = 60.0,
+        prune_batch_size: int = 1000,
     ) -> None:
         self._store = store
         self._interval = interval_seconds
         self._retention = retention_seconds
         self._prune_interval = prune_interval_seconds
         self._next_prune = 0.0
+        self._prune_batch = prune_batch_size
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Run passes until ``stopping`` is set."""
@@ -58,6 +60,6 @@ class Reaper:
         if self._retention > 0 and time.monotonic() >= self._next_prune:
             self._next_prune = time.monotonic() + self._prune_interval
             older = dt.timedelta(seconds=self._retention)
-            pruned = await asyncio.to_thread(self._store.prune, older)
+            pruned = await asyncio.to_thread(self._store.prune, older, batch_size=self._prune_batch)
             if pruned:
                 log.info("prune: deleted %d finished jobs", pruned)

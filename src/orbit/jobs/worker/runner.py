@@ -67,6 +67,8 @@ class WorkerConfig:
     poll_seconds: float = 1.0
     reap_seconds: float = 5.0
     retention_seconds: float = 86_400.0
+    prune_batch_size: int = 1000
+    """Finished jobs deleted per prune transaction."""
     shutdown_grace_seconds: float = 30.0
     job_types: tuple[str, ...] | None = None
     queues: tuple[str, ...] | None = None
@@ -148,6 +150,7 @@ class Worker:
             self.store,
             interval_seconds=config.reap_seconds,
             retention_seconds=config.retention_seconds,
+            prune_batch_size=config.prune_batch_size,
         )
         keeper.start()
         flusher = asyncio.create_task(self._flush_forever(), name="orbit-flusher")
@@ -231,7 +234,9 @@ class Worker:
 
     async def _execute(self, execution: ex.Execution) -> None:
         try:
-            outcome = await ex.run(execution, self._threads, self.store.clock.now)
+            outcome = await ex.run(
+                execution, self._threads, self.store.clock.now, self.store.unavailable
+            )
         except Exception:  # a bug in the worker itself: let the lease expire and reclaim
             log.exception("job %s: worker error", execution.job.id)
             outcome = None
