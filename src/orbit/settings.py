@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     # Open event streams per process; one more is a 503 with Retry-After.
     max_streams: int = Field(1000, ge=1)
     # Project streams on PostgreSQL: the longest wait for a missing event id (LogCursor).
-    sse_hole_grace_seconds: float = Field(2.0, gt=0)
+    sse_hole_grace_seconds: float = Field(30.0, gt=0)
 
     ai_provider: Literal["offline", "openai", "anthropic"] = "offline"
     ai_model: str | None = None

@@ -76,7 +76,7 @@ class StreamOptions:
     """The reconnection delay suggested to ``EventSource`` (the ``retry:`` field)."""
     page_size: int = 500
     """Events read per query."""
-    hole_grace_seconds: float = 2.0
+    hole_grace_seconds: float = 30.0
     """Project streams on PostgreSQL: longest wait for a missing event id (``LogCursor``)."""
     hole_recheck_seconds: float = 0.02
     """How soon a project stream re-reads while it waits for a missing event id."""
