@@ -97,6 +97,9 @@ def test_a_stream_token_opens_streams_and_nothing_else(
     ) as response:
         snapshot = SSE(response).next()
     assert snapshot is not None and snapshot.data["jobs"][0]["id"] == str(job.id)
+    with anonymous.stream("GET", "/api/v1/events", params={"access_token": token}) as response:
+        every = SSE(response).next()
+    assert every is not None and str(job.id) in {j["id"] for j in every.data["jobs"]}
 
     # Only the event streams accept it; it cannot mint more tokens.
     assert_401(anonymous.get(f"/api/v1/jobs/{job.id}", params={"access_token": token}))

@@ -98,7 +98,7 @@ class BearerTokenMiddleware:
         self._prefix = protected_prefix.rstrip("/")
         self._open = frozenset(open_paths)
         self.stream_tokens = StreamTokens(self._token, stream_token_seconds)
-        self._stream_path = re.compile(re.escape(self._prefix) + r"/jobs(?:/[^/]+)?/events")
+        self._stream_path = re.compile(re.escape(self._prefix) + r"(?:/jobs(?:/[^/]+)?)?/events")
 
     def _protects(self, path: str) -> bool:
         if path in self._open:

@@ -26,15 +26,18 @@ SNAPSHOT_JOBS_MAX = 1000
 """At most this many active jobs in a project snapshot (the oldest first)."""
 
 
-def _mine(project_id: uuid.UUID, job_type: str | None) -> sa.ColumnElement[bool]:
-    mine = jobs.c.project_id == project_id
+def _mine(project_id: uuid.UUID | None, job_type: str | None) -> sa.ColumnElement[bool]:
+    """The reader's jobs: the project's (every job's when ``None``), of ``job_type`` if given."""
+    mine: sa.ColumnElement[bool] = sa.true()
+    if project_id is not None:
+        mine = sa.and_(mine, jobs.c.project_id == project_id)
     if job_type is not None:
         mine = sa.and_(mine, jobs.c.job_type == job_type)
     return mine
 
 
 def log_query(
-    after: int, project_id: uuid.UUID, job_type: str | None, limit: int
+    after: int, project_id: uuid.UUID | None, job_type: str | None, limit: int
 ) -> sa.Select[Any]:
     """Every event with ``id > after`` (oldest first), flagged mine or not; payloads only
     for mine and never for ``step`` events, which can be large."""
@@ -72,7 +75,7 @@ def _entry(row: Any) -> LogEntry:
 def read_log(
     conn: Connection,
     after: int,
-    project_id: uuid.UUID,
+    project_id: uuid.UUID | None,
     job_type: str | None,
     limit: int,
     *,
@@ -97,7 +100,7 @@ def read_log(
 
 def read_project_snapshot(
     conn: Connection,
-    project_id: uuid.UUID,
+    project_id: uuid.UUID | None,
     job_type: str | None,
     window: int,
     *,
