@@ -6,5 +6,7 @@ import type { ReactElement } from 'react';
 import { createQueryClient } from '../lib/queries';
 
 export function renderWithClient(ui: ReactElement, client: QueryClient = createQueryClient()) {
-  return { client, ...render(<QueryClientProvider client={client}>{ui}</QueryClientProvider>) };
+  const wrap = (element: ReactElement) => <QueryClientProvider client={client}>{element}</QueryClientProvider>;
+  const view = render(wrap(ui));
+  return { ...view, client, rerender: (next: ReactElement) => view.rerender(wrap(next)) };
 }
