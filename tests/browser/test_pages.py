@@ -154,10 +154,15 @@ def test_cancel_a_running_job_from_the_dashboard(
     api = Api(slow_server)
     _, interview_id = api.project_with_interview("Cancel me")
     job_id = api.generate_backlog(interview_id)
+    streams: list[str] = []
+    page.on("request", lambda r: streams.append(r.url) if "/events" in r.url else None)
 
     page.goto(f"{slow_server.base_url}/#/jobs")
     row = page.locator(f'[data-testid=job-row][data-job-id="{job_id}"]')
     expect(row).to_have_attribute("data-status", "running")
+    expect(row.get_by_test_id("job-progress")).to_have_attribute("data-mode", "sse")
+    # One connection for the whole list: the jobs-wide stream, no stream per row.
+    assert [url.split("?")[0] for url in streams] == [f"{slow_server.base_url}/api/v1/events"]
     shoot(page, "jobs-dashboard-running")
     row.get_by_test_id("cancel-button").click()
 

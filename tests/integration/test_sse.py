@@ -478,6 +478,59 @@ def test_a_project_stream_sees_jobs_of_every_writer_under_concurrency(
         assert mine == [f"{job.id} {i}" for i in range(per_job)]
 
 
+# -- every job, on one connection ---------------------------------------------------------------
+
+
+def test_the_jobs_wide_stream_carries_status_and_progress_of_every_project_and_resumes(
+    http: httpx.Client, store: SQLStore
+) -> None:
+    first = running_job(store, uuid.uuid4())
+    loose = running_job(store)  # no project at all
+    finished = running_job(store, uuid.uuid4())
+    store.complete(finished.lease)
+
+    with http.stream("GET", "/api/v1/events") as response:
+        stream = SSE(response)
+        snapshot = stream.next()
+        assert snapshot is not None and snapshot.event == "snapshot"
+        listed = {j["id"] for j in snapshot.data["jobs"]}
+        assert {str(first.id), str(loose.id)} <= listed and str(finished.id) not in listed
+
+        store.progress(first.lease, 10, "first")
+        store.append_event(first.lease, "token", {"text": "not on this stream"})
+        store.progress(loose.lease, 20, "loose")
+        store.complete(first.lease, "ok")
+        events = stream.take(3)
+
+    assert [(e.event, e.data["job_id"]) for e in events] == [
+        ("progress", str(first.id)),
+        ("progress", str(loose.id)),
+        ("status", str(first.id)),
+    ]
+    assert events[1].data == {"job_id": str(loose.id), "seq": 3, "percent": 20, "message": "loose"}
+    assert events[2].data["status"] == "completed"
+    ids = [int(e.id) for e in events]  # type: ignore[arg-type]
+    assert ids == sorted(set(ids)) and ids[0] > int(snapshot.id)  # type: ignore[arg-type]
+
+    # Resumed with Last-Event-ID: the rest, without a snapshot.
+    with http.stream("GET", "/api/v1/events", headers={"Last-Event-ID": str(ids[0])}) as resp:
+        resumed = SSE(resp)
+        store.progress(loose.lease, 30, "after resume")
+        rest = resumed.take(3)
+    assert [e.id for e in rest[:2]] == [events[1].id, events[2].id]
+    assert rest[2].event == "progress" and rest[2].data["message"] == "after resume"
+
+    # job_type narrows it.
+    with http.stream("GET", "/api/v1/events", params={"job_type": "sse_other"}) as response:
+        typed = SSE(response)
+        assert typed.next().data["jobs"] == []  # type: ignore[union-attr]
+        store.progress(loose.lease, 40, "other type")
+        late = store.enqueue(JobSpec("sse_other"))
+        event = typed.next()
+    assert event is not None and event.event == "status" and event.data["job_id"] == str(late.id)
+    assert http.get("/api/v1/events", params={"after": -1}).status_code == 422
+
+
 # -- long polling --------------------------------------------------------------------------------
 
 

@@ -100,6 +100,9 @@ def test_a_stream_token_opens_its_own_stream_and_nothing_else(
     ) as response:
         snapshot = SSE(response).next()
     assert snapshot is not None and snapshot.data["jobs"][0]["id"] == str(job.id)
+    with anonymous.stream("GET", "/api/v1/events", params={"access_token": token}) as response:
+        every = SSE(response).next()
+    assert every is not None and str(job.id) in {j["id"] for j in every.data["jobs"]}
 
     # A job's token opens neither another job's stream nor its project's; nor the reverse.
     other = running_job(store, project_id=project)

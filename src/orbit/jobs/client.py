@@ -212,13 +212,18 @@ class JobClient:
         return self.store.events_after(job_id, after, limit)
 
     def read_log(
-        self, after: int, project_id: uuid.UUID, job_type: str | None = None, limit: int = 500
+        self,
+        after: int,
+        project_id: uuid.UUID | None,
+        job_type: str | None = None,
+        limit: int = 500,
     ) -> LogRead:
-        """Global log rows after ``after``, flagged when they are the project's."""
+        """Global log rows after ``after``, flagged when they are the project's (any job's when
+        ``project_id`` is ``None``)."""
         return self.store.read_log(after, project_id, job_type, limit)
 
     def project_snapshot(
-        self, project_id: uuid.UUID, job_type: str | None = None
+        self, project_id: uuid.UUID | None, job_type: str | None = None
     ) -> ProjectSnapshot:
         """A project's active jobs and the log position they reflect, in one snapshot."""
         return self.store.project_snapshot(project_id, job_type)

@@ -1,8 +1,9 @@
-import { act, fireEvent, render, screen, within } from '@testing-library/react';
+import { act, fireEvent, screen, within } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import { configureApi } from '../lib/api';
-import { createFakeFetch, jsonResponse, makeJob, problemResponse } from '../test/fakes';
+import { createFakeEventSource, createFakeFetch, jsonResponse, makeJob, problemResponse } from '../test/fakes';
+import { renderWithClient } from '../test/render';
 import { JobsDashboard } from './JobsDashboard';
 
 async function flush(ms = 0) {
@@ -20,9 +21,9 @@ const listed = [
   makeJob({ id: 'bad-1', job_type: 'task_execution', status: 'failed', error: 'AI provider timed out', started_at: at(0), completed_at: at(5) }),
 ];
 
-function setup() {
+function setup(items = listed) {
   const fake = createFakeFetch();
-  fake.on('GET /api/v1/jobs', jsonResponse({ items: listed, next_cursor: null }));
+  fake.on('GET /api/v1/jobs', jsonResponse({ items, next_cursor: null }));
   fake.on('GET /api/v1/jobs/stats', jsonResponse({ counts: { pending: 2, running: 1, completed: 7, failed: 1, cancelled: 0 }, total: 11 }));
   fake.on('GET /api/v1/projects', jsonResponse([{ id: 'p1', name: 'Recipes', description: null, created_at: at(0) }]));
   configureApi({ fetch: fake.fetch });
@@ -45,7 +46,7 @@ describe('JobsDashboard', () => {
 
   it('shows counts by status, success rate and average duration per type, and progress bars', async () => {
     const fake = setup();
-    render(<JobsDashboard liveRows={0} />);
+    renderWithClient(<JobsDashboard />);
     await flush();
 
     expect(screen.getByTestId('count-running').textContent).toBe('1');
@@ -70,7 +71,7 @@ describe('JobsDashboard', () => {
 
   it('filters by status, type and project through the query', async () => {
     const fake = setup();
-    render(<JobsDashboard liveRows={0} />);
+    renderWithClient(<JobsDashboard />);
     await flush();
     fireEvent.change(screen.getByTestId('filter-status'), { target: { value: 'failed' } });
     await flush();
@@ -92,7 +93,7 @@ describe('JobsDashboard', () => {
     fake.on('POST /api/v1/jobs/run-1/cancel', problemResponse(409, 'Conflict', 'job run-1 is already completed'));
     fake.on('POST /api/v1/jobs/bad-1/retry', jsonResponse({ ...listed[3], status: 'pending', error: null }, 202));
     fake.on('DELETE /api/v1/jobs/ok-1', new Response(null, { status: 204 }));
-    render(<JobsDashboard liveRows={0} />);
+    renderWithClient(<JobsDashboard />);
     await flush();
 
     fireEvent.click(within(row('run-1')).getByTestId('cancel-button'));
@@ -106,5 +107,42 @@ describe('JobsDashboard', () => {
     fireEvent.click(within(row('ok-1')).getByTestId('delete-button'));
     await flush();
     expect(fake.callsTo('DELETE /api/v1/jobs/ok-1')).toHaveLength(1);
+  });
+
+  it('follows every listed job over one event stream, not one per row, and writes its events into the rows', async () => {
+    const running = Array.from({ length: 5 }, (_, i) =>
+      makeJob({ id: `run-${i}`, job_type: 'task_execution', status: 'running', progress_percent: 10, version: 3 }),
+    );
+    const fake = setup(running);
+    const Source = createFakeEventSource();
+    vi.stubGlobal('EventSource', Source);
+    try {
+      renderWithClient(<JobsDashboard />);
+      await flush();
+      expect(Source.instances).toHaveLength(1);
+      const url = new URL(Source.latest.url, 'http://x');
+      expect(url.pathname).toBe('/api/v1/events');
+      Source.latest.open();
+      Source.latest.emit('snapshot', { jobs: running, truncated: false }, 40);
+      await flush();
+
+      const listCalls = fake.callsTo('GET /api/v1/jobs').length;
+      Source.latest.emit('progress', { job_id: 'run-3', seq: 4, percent: 70, message: 'Writing code...' }, 41);
+      Source.latest.emit('progress', { job_id: 'run-3', seq: 2, percent: 5, message: 'stale' }, 42);
+      await flush();
+      const bar = within(row('run-3')).getByRole('progressbar');
+      expect(bar.getAttribute('aria-valuenow')).toBe('70');
+      expect(row('run-3').textContent).toContain('Writing code...');
+      expect(fake.callsTo('GET /api/v1/jobs').length).toBe(listCalls); // progress needs no read
+
+      fake.on('GET /api/v1/jobs', jsonResponse({ items: running.map((j) => (j.id === 'run-1' ? { ...j, status: 'completed', version: 5 } : j)), next_cursor: null }));
+      Source.latest.emit('status', { job_id: 'run-1', seq: 5, status: 'completed' }, 43);
+      await flush(500);
+      expect(row('run-1').getAttribute('data-status')).toBe('completed');
+      expect(fake.callsTo('GET /api/v1/jobs').length).toBeGreaterThan(listCalls); // the list and counts follow
+      expect(Source.instances).toHaveLength(1);
+    } finally {
+      vi.unstubAllGlobals();
+    }
   });
 });

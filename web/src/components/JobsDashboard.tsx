@@ -1,14 +1,16 @@
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useMemo, useState } from 'react';
 
+import type { JobTransport } from '../hooks/useJob';
+import type { EventSourceConstructor } from '../lib/events';
+import { useJobsStream } from '../lib/jobsStream';
+import { projectsQuery } from '../lib/projectQueries';
+import { deleteJob, jobAction, jobListQuery, jobStatsQuery } from '../lib/queries';
 import { hashQuery, paths, replaceHash } from '../lib/router';
-
-import { usePolling } from '../hooks/usePolling';
-import { useTrackedJob } from '../hooks/useTrackedJob';
-import { jobsApi, projectsApi } from '../lib/api';
 import { describeError, formatDuration, formatRate, formatTime, humanJobType } from '../lib/format';
 import { STATUS_ORDER, computeJobTypeStats, jobDurationMs } from '../lib/jobStats';
 import { isActiveStatus, isTerminalStatus } from '../lib/jobStatus';
-import type { Job, JobStats, JobStatus, Project } from '../lib/types';
+import type { Job, JobStatus } from '../lib/types';
 import { JobProgressView } from './JobTracker';
 
 /** The job types of the Orbit app, offered in the type filter before any was seen. */
@@ -42,14 +44,14 @@ function filtersToUrl(filters: Filters): void {
 }
 
 export interface JobsDashboardProps {
-  /** Reload the list and the counts this often. Default 1000 ms. */
+  /** Reload the list and the counts this often while the event stream is unavailable. Default 1000 ms. */
   pollMs?: number;
   /** Jobs listed (newest first). Default 100. */
   limit?: number;
-  /** Running rows followed live over their own event stream; the others by the list. Default 3. */
-  liveRows?: number;
   /** Initial project filter. */
   projectId?: string;
+  /** The `EventSource` of the jobs-wide stream (default: the browser's; null: poll). */
+  EventSource?: EventSourceConstructor | null;
 }
 
 interface Filters {
@@ -60,61 +62,46 @@ interface Filters {
 
 type RowAction = 'cancel' | 'retry' | 'delete';
 
+/** While the stream is live the list is still read this often: it cannot see deletions. */
+const STREAMING_REFRESH_MS = 30_000;
+
 /**
- * `#/jobs`: every job, live. The list and the counts by status are polled every second;
- * running rows are followed live; each row can be cancelled, retried or deleted (the
- * server's problem detail is shown when it refuses). Success rate and average duration
- * per job type are computed from the finished jobs listed.
+ * `#/jobs`: every job, live, over one connection: the list and the counts by status are
+ * read through the query cache, and the jobs-wide event stream (`GET /events`) writes each
+ * job's progress and status into it (polling every `pollMs` when there is no stream).
+ * Each row can be cancelled, retried or deleted (the server's problem detail is shown when
+ * it refuses). Success rate and average duration per job type come from the listed jobs.
  */
-export function JobsDashboard({ pollMs = 1000, limit = 100, liveRows = 3, projectId = '' }: JobsDashboardProps) {
+export function JobsDashboard({ pollMs = 1000, limit = 100, projectId = '', EventSource }: JobsDashboardProps) {
+  const client = useQueryClient();
   const [filters, setFilters] = useState<Filters>(() => filtersFromUrl(projectId));
-  const [jobs, setJobs] = useState<Job[] | null>(null);
-  const [stats, setStats] = useState<JobStats | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [projects, setProjects] = useState<Project[]>([]);
   const [rowErrors, setRowErrors] = useState<Record<string, string>>({});
   const [pending, setPending] = useState<Record<string, RowAction>>({});
 
-  const { refresh } = usePolling(
-    async (signal) => {
-      try {
-        const [page, counts] = await Promise.all([
-          jobsApi.list(
-            {
-              status: filters.status || undefined,
-              job_type: filters.jobType || undefined,
-              project_id: filters.projectId || undefined,
-              limit,
-            },
-            { signal },
-          ),
-          jobsApi.stats(
-            { project_id: filters.projectId || undefined, job_type: filters.jobType || undefined },
-            { signal },
-          ),
-        ]);
-        setJobs(page.items);
-        setStats(counts);
-        setError(null);
-      } catch (err) {
-        if (!signal.aborted) setError(describeError(err, 'Could not load the jobs'));
-      }
-    },
-    pollMs,
-    [filters.status, filters.jobType, filters.projectId, limit],
+  const mode = useJobsStream(
+    { projectId: filters.projectId || null, jobType: filters.jobType || null },
+    { EventSource },
   );
+  const refetchInterval = mode === 'streaming' ? STREAMING_REFRESH_MS : pollMs;
+  const listParams = {
+    status: filters.status || undefined,
+    job_type: filters.jobType || undefined,
+    project_id: filters.projectId || undefined,
+    limit,
+  };
+  const list = useQuery({ ...jobListQuery(listParams), refetchInterval });
+  const counts = useQuery({
+    ...jobStatsQuery({ project_id: filters.projectId || undefined, job_type: filters.jobType || undefined }),
+    refetchInterval,
+  });
+  // The project filter is a convenience: without the projects the page still works.
+  const projectsRead = useQuery({ ...projectsQuery(), staleTime: 30_000 });
 
-  usePolling(
-    async (signal) => {
-      try {
-        setProjects(await projectsApi.list({ signal }));
-      } catch {
-        // the project filter is a convenience: without it the page still works
-      }
-    },
-    30_000,
-    [],
-  );
+  const jobs = list.data?.items ?? null;
+  const stats = counts.data ?? null;
+  const projects = useMemo(() => projectsRead.data ?? [], [projectsRead.data]);
+  const failed = list.error ?? counts.error;
+  const error = failed && !list.data ? describeError(failed, 'Could not load the jobs') : null;
 
   const typeStats = useMemo(() => computeJobTypeStats(jobs ?? []), [jobs]);
   const jobTypes = useMemo(() => {
@@ -123,29 +110,18 @@ export function JobsDashboard({ pollMs = 1000, limit = 100, liveRows = 3, projec
     return [...seen].sort();
   }, [jobs]);
   const projectNames = useMemo(() => new Map(projects.map((p) => [p.id, p.name])), [projects]);
-  const liveIds = useMemo(
-    () => new Set((jobs ?? []).filter((job) => isActiveStatus(job.status)).slice(0, liveRows).map((job) => job.id)),
-    [jobs, liveRows],
-  );
+  const rowMode: JobTransport = mode === 'streaming' ? 'sse' : 'polling';
 
   const act = async (job: Job, action: RowAction) => {
     setPending((p) => ({ ...p, [job.id]: action }));
     setRowErrors(({ [job.id]: _cleared, ...rest }) => rest);
     try {
-      if (action === 'delete') {
-        await jobsApi.delete(job.id);
-        setJobs((list) => list?.filter((j) => j.id !== job.id) ?? list);
-      } else {
-        const updated = action === 'cancel' ? await jobsApi.cancel(job.id) : await jobsApi.retry(job.id);
-        if (updated && typeof updated === 'object' && 'id' in updated) {
-          setJobs((list) => list?.map((j) => (j.id === job.id ? { ...j, ...updated } : j)) ?? list);
-        }
-      }
+      if (action === 'delete') await deleteJob(client, job.id);
+      else await jobAction(client, job.id, action);
     } catch (err) {
       setRowErrors((errors) => ({ ...errors, [job.id]: describeError(err) }));
     } finally {
       setPending(({ [job.id]: _done, ...rest }) => rest);
-      refresh();
     }
   };
 
@@ -261,7 +237,7 @@ export function JobsDashboard({ pollMs = 1000, limit = 100, liveRows = 3, projec
                 <JobRow
                   key={job.id}
                   job={job}
-                  live={liveIds.has(job.id)}
+                  mode={rowMode}
                   projectName={job.project_id ? projectNames.get(job.project_id) : undefined}
                   pending={pending[job.id]}
                   error={rowErrors[job.id]}
@@ -308,19 +284,15 @@ function TypeStatsTable({ stats }: { stats: ReturnType<typeof computeJobTypeStat
 
 interface JobRowProps {
   job: Job;
-  /** Follow this row over its own event stream (else the list's data is shown). */
-  live: boolean;
+  /** How the listed jobs are kept current (shown on active rows). */
+  mode: JobTransport;
   projectName: string | undefined;
   pending: RowAction | undefined;
   error: string | undefined;
   onAction: (job: Job, action: RowAction) => Promise<void>;
 }
 
-function JobRow({ job: listed, live, projectName, pending, error, onAction }: JobRowProps) {
-  const tracked = useTrackedJob(live ? listed.id : null);
-  // The fresher of the two reads wins (`version` grows with every change).
-  const liveJob = tracked.job && tracked.job.id === listed.id ? tracked.job : null;
-  const job = liveJob && liveJob.version >= listed.version ? liveJob : listed;
+function JobRow({ job, mode, projectName, pending, error, onAction }: JobRowProps) {
   const active = isActiveStatus(job.status);
   const cancelling = active && Boolean(job.cancel_requested_at);
   return (
@@ -342,7 +314,7 @@ function JobRow({ job: listed, live, projectName, pending, error, onAction }: Jo
         </span>
       </td>
       <td className="orbit-table__progress">
-        <JobProgressView jobId={job.id} job={job} testId="job-progress" label={`${humanJobType(job.job_type)} progress`} mode={live ? tracked.mode : undefined} />
+        <JobProgressView jobId={job.id} job={job} testId="job-progress" label={`${humanJobType(job.job_type)} progress`} mode={active ? mode : undefined} />
         {error ? (
           <p className="orbit-error" role="alert" data-testid="row-error">
             {error}

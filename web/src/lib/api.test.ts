@@ -6,16 +6,15 @@ import {
   JobError,
   PollTimeoutError,
   TOKEN_STORAGE_KEY,
-  apiRequest,
   backlogGenerationApi,
   commitsApi,
   configureApi,
   interviewsApi,
-  jobEventsUrl,
   jobsApi,
   projectsApi,
   tasksApi,
 } from './api';
+import { jobEventsUrl } from './events';
 
 const JOB = 'GET /api/v1/jobs/job-1';
 
@@ -62,10 +61,10 @@ describe('api client', () => {
 
   it('maps a plain {"detail"} error body too', async () => {
     const fake = createFakeFetch();
-    fake.on('GET /api/v1/x', jsonResponse({ detail: 'nope' }, 401));
+    fake.on('GET /api/v1/projects', jsonResponse({ detail: 'nope' }, 401));
     configureApi({ fetch: fake.fetch });
 
-    const error = await apiRequest('/x').catch((e: unknown) => e);
+    const error = await projectsApi.list().catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(ApiError);
     expect((error as ApiError).status).toBe(401);

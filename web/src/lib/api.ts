@@ -1,7 +1,9 @@
 /**
- * A small client for the Orbit HTTP API (`/api/v1`).
+ * The Orbit HTTP API (`/api/v1`) as functions, over the typed client (`client.ts`,
+ * `openapi-fetch` on the paths generated from the server's OpenAPI document): a wrong path,
+ * parameter or body is a type error, and no URL is written by hand here.
  *
- * - Same-origin by default; `configureApi({ baseUrl })` points it elsewhere.
+ * - Same-origin by default; `configureApi({ baseUrl })` points it elsewhere (`config.ts`).
  * - Sends `Authorization: Bearer <token>` when a token is stored in localStorage under
  *   `orbit.token` (or `configureApi({ getToken })` returns one). Event streams cannot send
  *   headers: they are authenticated by the `orbit_token` cookie (see `lib/auth.ts`).
@@ -10,7 +12,8 @@
  * - Every long operation is enqueued (HTTP 202 + job id) and followed with `jobsApi.poll`,
  *   or live with the hooks in `src/hooks`.
  */
-import { ApiError, JobError, PollTimeoutError, apiErrorFromResponse } from './errors';
+import { api, call } from './client';
+import { JobError, PollTimeoutError } from './errors';
 import { isTerminalStatus } from './jobStatus';
 import { watchJob, type JobWatcher } from './poller';
 import type {
@@ -33,181 +36,34 @@ import type {
 } from './types';
 
 export { ApiError, JobError, PollTimeoutError } from './errors';
+export {
+  API_PREFIX,
+  TOKEN_STORAGE_KEY,
+  configureApi,
+  getApiConfig,
+  notifyUnauthorized,
+  onUnauthorized,
+  readStoredToken,
+  resetApiConfig,
+  storeToken,
+} from './config';
+export type { ApiConfig, UnauthorizedListener } from './config';
 
-export const API_PREFIX = '/api/v1';
-export const TOKEN_STORAGE_KEY = 'orbit.token';
 export const DEFAULT_POLL_INTERVAL_MS = 1500;
 /** Long AI operations can take a while; `poll` gives up after this by default. */
 export const DEFAULT_POLL_TIMEOUT_MS = 30 * 60 * 1000;
 /** Largest delay `setTimeout` accepts. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-// ---------------------------------------------------------------------------------------
-// Configuration and token
-// ---------------------------------------------------------------------------------------
-
-export interface ApiConfig {
-  /** Origin (and optional path) in front of `/api/v1`; '' means same-origin. */
-  baseUrl: string;
-  /** The bearer token to send, or null for none. Read on every request. */
-  getToken: () => string | null;
-  /** The fetch to use; null means the global `fetch` at call time. */
-  fetch: typeof fetch | null;
-}
-
-/** The token stored in localStorage under `orbit.token`, or null. */
-export function readStoredToken(): string | null {
-  try {
-    return globalThis.localStorage?.getItem(TOKEN_STORAGE_KEY) || null;
-  } catch {
-    return null; // storage disabled (privacy mode, sandboxed frame)
-  }
-}
-
-/** Store (or with null, remove) the bearer token in localStorage. */
-export function storeToken(token: string | null): void {
-  try {
-    if (token) globalThis.localStorage?.setItem(TOKEN_STORAGE_KEY, token);
-    else globalThis.localStorage?.removeItem(TOKEN_STORAGE_KEY);
-  } catch {
-    // storage unavailable: nothing to persist to
-  }
-}
-
-const defaultConfig: ApiConfig = { baseUrl: '', getToken: readStoredToken, fetch: null };
-let config: ApiConfig = { ...defaultConfig };
-
-export function configureApi(overrides: Partial<ApiConfig>): void {
-  config = { ...config, ...overrides };
-}
-
-export function resetApiConfig(): void {
-  config = { ...defaultConfig };
-}
-
-export function getApiConfig(): Readonly<ApiConfig> {
-  return config;
-}
-
-// ---------------------------------------------------------------------------------------
-// 401 answers
-// ---------------------------------------------------------------------------------------
-
-export type UnauthorizedListener = (error: ApiError) => void;
-
-const unauthorizedListeners = new Set<UnauthorizedListener>();
-
-/** Call `listener` whenever the server answers 401; returns the unsubscribe function. */
-export function onUnauthorized(listener: UnauthorizedListener): () => void {
-  unauthorizedListeners.add(listener);
-  return () => {
-    unauthorizedListeners.delete(listener);
-  };
-}
-
-/** Tell the `onUnauthorized` listeners about a 401 (the typed client in `client.ts` uses it). */
-export function notifyUnauthorized(error: ApiError): void {
-  for (const listener of [...unauthorizedListeners]) {
-    try {
-      listener(error);
-    } catch {
-      // a failing listener must not hide the error from the caller
-    }
-  }
-}
-
-// ---------------------------------------------------------------------------------------
-// Requests
-// ---------------------------------------------------------------------------------------
-
-export type QueryValue = string | number | boolean | null | undefined;
-
-/** Absolute or same-origin URL of an API path such as `/jobs/123`. */
-export function apiUrl(path: string, query?: Record<string, QueryValue>): string {
-  const base = config.baseUrl.replace(/\/+$/, '');
-  let url = `${base}${API_PREFIX}${path}`;
-  if (query) {
-    const params = new URLSearchParams();
-    for (const [key, value] of Object.entries(query)) {
-      if (value !== undefined && value !== null && value !== '') params.append(key, String(value));
-    }
-    const qs = params.toString();
-    if (qs) url += (url.includes('?') ? '&' : '?') + qs;
-  }
-  return url;
-}
-
-const seg = (value: string) => encodeURIComponent(value);
-
-export interface RequestOptions {
-  method?: string;
-  /** Sent as JSON when not undefined. */
-  body?: unknown;
-  query?: Record<string, QueryValue>;
-  headers?: Record<string, string>;
+interface ReadOptions {
   signal?: AbortSignal;
-  idempotencyKey?: string;
-  /** Statuses besides 2xx to hand back instead of throwing (e.g. 304). */
-  acceptStatuses?: readonly number[];
 }
 
-/** Send a request; resolves with the raw response, throws `ApiError` on an error status. */
-export async function apiSend(path: string, options: RequestOptions = {}): Promise<Response> {
-  const headers: Record<string, string> = {
-    Accept: 'application/json, application/problem+json',
-    ...options.headers,
-  };
-  if (options.body !== undefined) headers['Content-Type'] = 'application/json';
-  const token = config.getToken();
-  if (token) headers.Authorization = `Bearer ${token}`;
-  if (options.idempotencyKey) headers['Idempotency-Key'] = options.idempotencyKey;
-
-  const doFetch = config.fetch ?? globalThis.fetch;
-  const response = await doFetch(apiUrl(path, options.query), {
-    method: options.method ?? 'GET',
-    headers,
-    body: options.body === undefined ? undefined : JSON.stringify(options.body),
-    signal: options.signal,
-    credentials: 'same-origin',
-  });
-  if (!response.ok && !options.acceptStatuses?.includes(response.status)) {
-    const error = await apiErrorFromResponse(response);
-    if (error.status === 401) notifyUnauthorized(error);
-    throw error;
-  }
-  return response;
-}
-
-/** Send a request and parse the JSON answer (undefined for an empty body, e.g. 204). */
-export async function apiRequest<T>(path: string, options: RequestOptions = {}): Promise<T> {
-  const response = await apiSend(path, options);
-  if (response.status === 204 || response.status === 304) return undefined as T;
-  const text = await response.text();
-  if (!text) return undefined as T;
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    throw new ApiError(response.status, 'Invalid JSON response', text.slice(0, 200));
-  }
-}
-
-// ---------------------------------------------------------------------------------------
-// Event stream URLs. EventSource cannot send headers; the token never goes into a URL
-// (where logs and proxies would keep it): the `orbit_token` cookie carries it instead.
-// ---------------------------------------------------------------------------------------
-
-function eventsQuery(after: number | null | undefined, extra: Record<string, QueryValue> = {}) {
-  return { ...extra, after: after ?? undefined };
-}
-
-/** `GET /api/v1/jobs/{id}/events[?after=N]` */
-export function jobEventsUrl(jobId: string, after?: number | null): string {
-  return apiUrl(`/jobs/${seg(jobId)}/events`, eventsQuery(after));
-}
-
-/** `GET /api/v1/jobs/events?project_id=…[&after=N]`: every job of a project on one stream. */
-export function projectEventsUrl(projectId: string, after?: number | null): string {
-  return apiUrl('/jobs/events', eventsQuery(after, { project_id: projectId }));
+/** The query without empty filters (`''`, null, undefined: "not set"). */
+function given<T extends object>(query: T): T {
+  return Object.fromEntries(
+    Object.entries(query).filter(([, value]) => value !== undefined && value !== null && value !== ''),
+  ) as T;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -232,10 +88,12 @@ function clampPercent(value: number): number {
   return Math.min(100, Math.max(0, value));
 }
 
+const jobPath = (jobId: string) => ({ params: { path: { job_id: jobId } } });
+
 export const jobsApi = {
   /** `GET /api/v1/jobs/{id}` */
-  get(jobId: string, options: { signal?: AbortSignal } = {}): Promise<Job> {
-    return apiRequest<Job>(`/jobs/${seg(jobId)}`, { signal: options.signal });
+  get(jobId: string, options: ReadOptions = {}): Promise<Job> {
+    return call(api().GET('/api/v1/jobs/{job_id}', { ...jobPath(jobId), signal: options.signal })) as Promise<Job>;
   },
 
   /**
@@ -247,42 +105,41 @@ export const jobsApi = {
     jobId: string,
     options: { etag?: string | null; waitSeconds?: number; signal?: AbortSignal } = {},
   ): Promise<ConditionalGetResult> {
-    const headers: Record<string, string> = {};
-    if (options.etag) headers['If-None-Match'] = options.etag;
-    const response = await apiSend(`/jobs/${seg(jobId)}`, {
-      query: { wait: options.waitSeconds },
-      headers,
+    const { data, response } = await api().GET('/api/v1/jobs/{job_id}', {
+      params: { path: { job_id: jobId }, query: given({ wait: options.waitSeconds }) },
+      headers: options.etag ? { 'If-None-Match': options.etag } : {},
       signal: options.signal,
-      acceptStatuses: [304],
     });
     const etag = response.headers.get('etag') ?? options.etag ?? null;
     if (response.status === 304) return { job: null, etag };
-    return { job: (await response.json()) as Job, etag };
+    return { job: data as Job, etag };
   },
 
   /** `GET /api/v1/jobs?status=&job_type=&project_id=&interview_id=&parent_id=&limit=&cursor=` */
-  list(params: JobListParams = {}, options: { signal?: AbortSignal } = {}): Promise<JobList> {
-    return apiRequest<JobList>('/jobs', { query: { ...params }, signal: options.signal });
+  list(params: JobListParams = {}, options: ReadOptions = {}): Promise<JobList> {
+    return call(api().GET('/api/v1/jobs', { params: { query: given(params) }, signal: options.signal })) as Promise<JobList>;
   },
 
   /** `GET /api/v1/jobs/stats[?project_id=&job_type=]`: how many jobs are in each status. */
-  stats(params: JobStatsParams = {}, options: { signal?: AbortSignal } = {}): Promise<JobStats> {
-    return apiRequest<JobStats>('/jobs/stats', { query: { ...params }, signal: options.signal });
+  stats(params: JobStatsParams = {}, options: ReadOptions = {}): Promise<JobStats> {
+    return call(
+      api().GET('/api/v1/jobs/stats', { params: { query: given(params) }, signal: options.signal }),
+    ) as Promise<JobStats>;
   },
 
   /** `POST /api/v1/jobs/{id}/cancel`; a running job is asked to stop (`cancel_requested_at`). */
   cancel(jobId: string): Promise<Job> {
-    return apiRequest<Job>(`/jobs/${seg(jobId)}/cancel`, { method: 'POST' });
+    return call(api().POST('/api/v1/jobs/{job_id}/cancel', jobPath(jobId))) as Promise<Job>;
   },
 
   /** `POST /api/v1/jobs/{id}/retry`: sends a failed or cancelled job back to pending. */
   retry(jobId: string): Promise<Job> {
-    return apiRequest<Job>(`/jobs/${seg(jobId)}/retry`, { method: 'POST' });
+    return call(api().POST('/api/v1/jobs/{job_id}/retry', jobPath(jobId))) as Promise<Job>;
   },
 
   /** `DELETE /api/v1/jobs/{id}`; the server answers 409 while the job is pending or running. */
   async delete(jobId: string): Promise<void> {
-    await apiRequest<void>(`/jobs/${seg(jobId)}`, { method: 'DELETE' });
+    await call(api().DELETE('/api/v1/jobs/{job_id}', jobPath(jobId)));
   },
 
   /**
@@ -393,13 +250,17 @@ export interface WithPollingOptions extends EnqueueOptions {
   onEnqueued?: (accepted: Accepted202) => void;
 }
 
-function enqueue(path: string, body?: unknown, options: EnqueueOptions = {}): Promise<Accepted202> {
-  return apiRequest<Accepted202>(path, {
-    method: 'POST',
-    body,
-    idempotencyKey: options.idempotencyKey,
+/** The request options of an enqueueing call: `Idempotency-Key` and the signal. */
+function sent(options: EnqueueOptions = {}) {
+  return {
+    headers: options.idempotencyKey ? { 'Idempotency-Key': options.idempotencyKey } : {},
     signal: options.signal,
-  });
+  };
+}
+
+/** The 202 answer of an enqueueing call. */
+function enqueued(request: Promise<{ data?: unknown; error?: unknown }>): Promise<Accepted202> {
+  return call(request) as Promise<Accepted202>;
 }
 
 async function enqueueAndPoll<T>(
@@ -420,19 +281,35 @@ export const interviewsApi = {
    * `job_id` asks the first question (stream or poll it like any reply).
    */
   create(projectId: string): Promise<StartedInterview> {
-    return apiRequest<StartedInterview>('/interviews', { method: 'POST', body: { project_id: projectId } });
+    return call(api().POST('/api/v1/interviews', { body: { project_id: projectId } })) as Promise<StartedInterview>;
   },
   /** `GET /api/v1/interviews/{id}`: the interview with its messages, in order. */
-  get(interviewId: string, options: { signal?: AbortSignal } = {}): Promise<Interview> {
-    return apiRequest<Interview>(`/interviews/${seg(interviewId)}`, { signal: options.signal });
+  get(interviewId: string, options: ReadOptions = {}): Promise<Interview> {
+    return call(
+      api().GET('/api/v1/interviews/{interview_id}', {
+        params: { path: { interview_id: interviewId } },
+        signal: options.signal,
+      }),
+    ) as Promise<Interview>;
   },
   /** `POST /api/v1/interviews/{id}/send-message-async` with `{content}` */
   sendMessageAsync(interviewId: string, body: SendMessageRequest, options?: EnqueueOptions) {
-    return enqueue(`/interviews/${seg(interviewId)}/send-message-async`, body, options);
+    return enqueued(
+      api().POST('/api/v1/interviews/{interview_id}/send-message-async', {
+        params: { path: { interview_id: interviewId } },
+        body,
+        ...sent(options),
+      }),
+    );
   },
   /** `POST /api/v1/interviews/{id}/generate-prompts-async` */
   generatePromptsAsync(interviewId: string, options?: EnqueueOptions) {
-    return enqueue(`/interviews/${seg(interviewId)}/generate-prompts-async`, undefined, options);
+    return enqueued(
+      api().POST('/api/v1/interviews/{interview_id}/generate-prompts-async', {
+        params: { path: { interview_id: interviewId } },
+        ...sent(options),
+      }),
+    );
   },
   sendMessageWithPolling<T = unknown>(
     interviewId: string,
@@ -454,19 +331,26 @@ export const interviewsApi = {
 export const tasksApi = {
   /** `GET /api/v1/tasks/{id}`: a backlog item of any kind, with its children and executions. */
   get(itemId: string): Promise<BacklogItem & Record<string, unknown>> {
-    return apiRequest(`/tasks/${seg(itemId)}`);
+    return call(api().GET('/api/v1/tasks/{item_id}', { params: { path: { item_id: itemId } } })) as Promise<
+      BacklogItem & Record<string, unknown>
+    >;
   },
   /** `POST /api/v1/tasks/{id}/activate`: fills in a suggested item's details (any kind). */
   activate(taskId: string, options?: EnqueueOptions) {
-    return enqueue(`/tasks/${seg(taskId)}/activate`, undefined, options);
+    return enqueued(api().POST('/api/v1/tasks/{item_id}/activate', { params: { path: { item_id: taskId } }, ...sent(options) }));
   },
   /** `POST /api/v1/tasks/{id}/execute` */
   execute(taskId: string, options?: EnqueueOptions) {
-    return enqueue(`/tasks/${seg(taskId)}/execute`, undefined, options);
+    return enqueued(api().POST('/api/v1/tasks/{item_id}/execute', { params: { path: { item_id: taskId } }, ...sent(options) }));
   },
   /** `POST /api/v1/tasks/projects/{id}/execute-all` */
   executeAll(projectId: string, options?: EnqueueOptions) {
-    return enqueue(`/tasks/projects/${seg(projectId)}/execute-all`, undefined, options);
+    return enqueued(
+      api().POST('/api/v1/tasks/projects/{project_id}/execute-all', {
+        params: { path: { project_id: projectId } },
+        ...sent(options),
+      }),
+    );
   },
   activateSuggestedEpicWithPolling<T = unknown>(
     taskId: string,
@@ -494,15 +378,24 @@ export const tasksApi = {
 export const backlogGenerationApi = {
   /** `POST /api/v1/backlog/interview/{id}/generate-epic` */
   generateEpic(interviewId: string, options?: EnqueueOptions) {
-    return enqueue(`/backlog/interview/${seg(interviewId)}/generate-epic`, undefined, options);
+    return enqueued(
+      api().POST('/api/v1/backlog/interview/{interview_id}/generate-epic', {
+        params: { path: { interview_id: interviewId } },
+        ...sent(options),
+      }),
+    );
   },
   /** `POST /api/v1/backlog/epic/{id}/generate-stories` */
   generateStories(epicId: string, options?: EnqueueOptions) {
-    return enqueue(`/backlog/epic/${seg(epicId)}/generate-stories`, undefined, options);
+    return enqueued(
+      api().POST('/api/v1/backlog/epic/{epic_id}/generate-stories', { params: { path: { epic_id: epicId } }, ...sent(options) }),
+    );
   },
   /** `POST /api/v1/backlog/story/{id}/generate-tasks` */
   generateTasks(storyId: string, options?: EnqueueOptions) {
-    return enqueue(`/backlog/story/${seg(storyId)}/generate-tasks`, undefined, options);
+    return enqueued(
+      api().POST('/api/v1/backlog/story/{story_id}/generate-tasks', { params: { path: { story_id: storyId } }, ...sent(options) }),
+    );
   },
   generateEpicWithPolling<T = unknown>(
     interviewId: string,
@@ -529,16 +422,26 @@ export const backlogGenerationApi = {
 
 export const commitsApi = {
   /** `GET /api/v1/commits?project_id=`: the project's commits, newest first. */
-  list(projectId: string, options: { signal?: AbortSignal } = {}): Promise<Commit[]> {
-    return apiRequest<Commit[]>('/commits', { query: { project_id: projectId }, signal: options.signal });
+  list(projectId: string, options: ReadOptions = {}): Promise<Commit[]> {
+    return call(
+      api().GET('/api/v1/commits', { params: { query: { project_id: projectId } }, signal: options.signal }),
+    ) as unknown as Promise<Commit[]>; // the server does not declare the shape
   },
   /** `POST /api/v1/commits/auto-generate/{task_id}` */
   autoGenerate(taskId: string, options?: EnqueueOptions) {
-    return enqueue(`/commits/auto-generate/${seg(taskId)}`, undefined, options);
+    return enqueued(
+      api().POST('/api/v1/commits/auto-generate/{task_id}', { params: { path: { task_id: taskId } }, ...sent(options) }),
+    );
   },
   /** `POST /api/v1/commits/generate-manual/{project_id}` with `{description, diff?}` */
   generateManual(projectId: string, body: ManualCommitRequest, options?: EnqueueOptions) {
-    return enqueue(`/commits/generate-manual/${seg(projectId)}`, body, options);
+    return enqueued(
+      api().POST('/api/v1/commits/generate-manual/{project_id}', {
+        params: { path: { project_id: projectId } },
+        body,
+        ...sent(options),
+      }),
+    );
   },
   autoGenerateWithPolling<T = unknown>(
     taskId: string,
@@ -559,24 +462,37 @@ export const commitsApi = {
 
 export const projectsApi = {
   /** `GET /api/v1/projects` */
-  list(options: { signal?: AbortSignal } = {}): Promise<Project[]> {
-    return apiRequest<Project[]>('/projects', { signal: options.signal });
+  list(options: ReadOptions = {}): Promise<Project[]> {
+    return call(api().GET('/api/v1/projects', { signal: options.signal })) as Promise<Project[]>;
   },
   /** `GET /api/v1/projects/{id}` */
-  get(projectId: string, options: { signal?: AbortSignal } = {}): Promise<Project> {
-    return apiRequest<Project>(`/projects/${seg(projectId)}`, { signal: options.signal });
+  get(projectId: string, options: ReadOptions = {}): Promise<Project> {
+    return call(
+      api().GET('/api/v1/projects/{project_id}', { params: { path: { project_id: projectId } }, signal: options.signal }),
+    ) as Promise<Project>;
   },
   /** `POST /api/v1/projects` with `{name, description?}` → 201 */
   create(body: ProjectCreate): Promise<Project> {
-    return apiRequest<Project>('/projects', { method: 'POST', body });
+    return call(api().POST('/api/v1/projects', { body })) as Promise<Project>;
   },
   /** `GET /api/v1/projects/{id}/backlog`: the epics, each with its stories, tasks and subtasks. */
-  backlog(projectId: string, options: { signal?: AbortSignal } = {}): Promise<BacklogItem[]> {
-    return apiRequest<BacklogItem[]>(`/projects/${seg(projectId)}/backlog`, { signal: options.signal });
+  backlog(projectId: string, options: ReadOptions = {}): Promise<BacklogItem[]> {
+    return call(
+      api().GET('/api/v1/projects/{project_id}/backlog', {
+        params: { path: { project_id: projectId } },
+        signal: options.signal,
+      }),
+    ) as Promise<BacklogItem[]>;
   },
   /** `POST /api/v1/projects/{id}/provision-async` with `{stack}` */
   provisionAsync(projectId: string, body: ProvisionRequest, options?: EnqueueOptions) {
-    return enqueue(`/projects/${seg(projectId)}/provision-async`, body, options);
+    return enqueued(
+      api().POST('/api/v1/projects/{project_id}/provision-async', {
+        params: { path: { project_id: projectId } },
+        body,
+        ...sent(options),
+      }),
+    );
   },
   provisionWithPolling<T = unknown>(
     projectId: string,
@@ -591,6 +507,6 @@ export const projectsApi = {
 export const stacksApi = {
   /** `GET /api/v1/stacks`: the stacks a project can be provisioned with. */
   list(): Promise<Stack[]> {
-    return apiRequest<Stack[]>('/stacks');
+    return call(api().GET('/api/v1/stacks')) as unknown as Promise<Stack[]>; // undeclared shape
   },
 };

@@ -3,7 +3,7 @@
  * `Authorization: Bearer` by `api.ts`) and mirrored into the `orbit_token` cookie, scoped to
  * `/api` and `SameSite=Strict`, because `EventSource` cannot send headers.
  */
-import { readStoredToken, storeToken } from './api';
+import { readStoredToken, storeToken } from './config';
 
 export const TOKEN_COOKIE = 'orbit_token';
 const COOKIE_PATH = '/api';

@@ -2,16 +2,15 @@
  * The typed fetch layer: `openapi-fetch` over the paths of the server's OpenAPI document
  * (`generated/openapi.ts`), so a wrong path, parameter or body is a type error.
  *
- * It shares `api.ts`'s configuration (base URL, bearer token, injected fetch) and its
- * error handling: an error status becomes an `ApiError` thrown from `call`, and a 401 also
- * reaches the `onUnauthorized` listeners. The client is built on first use, never at import.
+ * It reads `config.ts` (base URL, bearer token, injected fetch). An error status becomes
+ * an `ApiError` thrown from `call`, and a 401 also reaches the `onUnauthorized` listeners. The client is built on first use, never at import.
  *
  * Example:
  *   const job = await call(api().GET('/api/v1/jobs/{job_id}', { params: { path: { job_id } } }));
  */
 import createClient, { type Client, type Middleware } from 'openapi-fetch';
 
-import { getApiConfig, notifyUnauthorized } from './api';
+import { getApiConfig, notifyUnauthorized } from './config';
 import { apiErrorFromResponse } from './errors';
 import type { paths } from './generated/openapi';
 
@@ -25,7 +24,8 @@ const auth: Middleware = {
     return request;
   },
   async onResponse({ response }) {
-    if (response.ok) return response;
+    // 304 answers a conditional GET (`If-None-Match`): "not changed" is not an error.
+    if (response.ok || response.status === 304) return response;
     const error = await apiErrorFromResponse(response);
     if (error.status === 401) notifyUnauthorized(error);
     throw error;
@@ -39,7 +39,8 @@ export function api(): ApiClient {
   const baseUrl = getApiConfig().baseUrl.replace(/\/+$/, '');
   if (cached?.baseUrl !== baseUrl) {
     const client = createClient<paths>({
-      baseUrl,
+      // Same-origin: `Request` needs an absolute URL outside a browser page (tests, workers).
+      baseUrl: baseUrl || (globalThis.location?.origin ?? ''),
       // Looked up per request, so a fetch injected by configureApi (tests) is honoured.
       fetch: (request) => (getApiConfig().fetch ?? globalThis.fetch)(request),
       credentials: 'same-origin',

@@ -12,7 +12,7 @@
  *   exists, it gives up and calls `onGiveUp`: the caller should fall back to polling.
  * - `end` closes the stream for good (`onEnd`).
  */
-import { jobEventsUrl, projectEventsUrl } from './api';
+import { apiUrl, type QueryValue } from './config';
 import type { JobEvent, JobEventType } from './types';
 
 /** What this module needs of an `EventSource` (the DOM one fits; tests inject a fake). */
@@ -220,6 +220,36 @@ export function subscribeEvents(options: SubscribeOptions): EventSubscription {
       return lastId;
     },
   };
+}
+
+// Event stream URLs. EventSource cannot send headers; the token never goes into a URL
+// (where logs and proxies would keep it): the `orbit_token` cookie carries it instead.
+
+function eventsQuery(after: number | null | undefined, extra: Record<string, QueryValue> = {}) {
+  return { ...extra, after: after ?? undefined };
+}
+
+/** `GET /api/v1/jobs/{id}/events[?after=N]` */
+export function jobEventsUrl(jobId: string, after?: number | null): string {
+  return apiUrl(`/jobs/${encodeURIComponent(jobId)}/events`, eventsQuery(after));
+}
+
+/** `GET /api/v1/jobs/events?project_id=…[&after=N]`: every job of a project on one stream. */
+export function projectEventsUrl(projectId: string, after?: number | null): string {
+  return apiUrl('/jobs/events', eventsQuery(after, { project_id: projectId }));
+}
+
+export interface AllEventsFilter {
+  projectId?: string | null;
+  jobType?: string | null;
+}
+
+/**
+ * `GET /api/v1/events[?project_id=&job_type=&after=N]`: the status and progress of every
+ * job (or of a project's, of a type) on one stream.
+ */
+export function allEventsUrl(filter: AllEventsFilter = {}, after?: number | null): string {
+  return apiUrl('/events', eventsQuery(after, { project_id: filter.projectId, job_type: filter.jobType }));
 }
 
 export type StreamOptions = Omit<SubscribeOptions, 'url'>;

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 
 import { createFakeEventSource, makeJob } from '../test/fakes';
-import { jobEventsUrl } from './api';
+import { jobEventsUrl } from './events';
 import { subscribeEvents } from './events';
 import { projectEventSource } from './projectStream';
 import type { Job, JobEvent } from './types';

@@ -14,8 +14,7 @@
  * the last one. A request for the whole log (`?after=0`, used to replay an interview's
  * tokens) goes to `fallback`, the page's capped per-job streams.
  */
-import { projectEventsUrl } from './api';
-import type { EventSourceConstructor, EventSourceLike } from './events';
+import { projectEventsUrl, type EventSourceConstructor, type EventSourceLike } from './events';
 import { isTerminalStatus } from './jobStatus';
 import type { Job, JobStatus } from './types';
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import { timelineEntries } from '../pages/job/JobTimeline';
 import { makeJob } from '../test/fakes';
-import { applyEvent } from './queries';
+import { applyEvent, keepNewerJobs } from './queries';
 import type { JobEvent } from './types';
 
 describe('applyEvent', () => {
@@ -37,5 +37,18 @@ describe('timelineEntries', () => {
       ['token', 'Hello'],
       ['status', 'completed'],
     ]);
+  });
+});
+
+describe('keepNewerJobs', () => {
+  it('never lets a list read move a cached job back to an older version', () => {
+    const cached = { items: [makeJob({ id: 'a', version: 5, status: 'completed' }), makeJob({ id: 'b', version: 2 })], next_cursor: null };
+    const read = { items: [makeJob({ id: 'a', version: 3, status: 'running' }), makeJob({ id: 'b', version: 4, status: 'running' })], next_cursor: null };
+    const merged = keepNewerJobs(cached, read);
+    expect(merged.items.map((job) => [job.id, job.version, job.status])).toEqual([
+      ['a', 5, 'completed'],
+      ['b', 4, 'running'],
+    ]);
+    expect(keepNewerJobs(undefined, read)).toBe(read);
   });
 });

@@ -8,13 +8,14 @@
  *   appended to the job's timeline and folded into the cached job; the final read comes
  *   from the server when the stream ends. If streaming is impossible the job is polled.
  */
-import { QueryClient, queryOptions, useQueryClient } from '@tanstack/react-query';
+import { QueryClient, queryOptions, replaceEqualDeep, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 
+import { jobsApi } from './api';
 import { call, api } from './client';
 import { isTransientError } from './errors';
 import { subscribeJobEvents, type EventSourceConstructor } from './events';
-import type { Job, JobEvent, JobList } from './types';
+import type { Job, JobEvent, JobList, JobListParams, JobStatsParams } from './types';
 
 const MAX_RETRIES = 3;
 
@@ -32,6 +33,10 @@ export function createQueryClient(): QueryClient {
 
 export const jobKeys = {
   all: ['jobs'] as const,
+  lists: ['jobs', 'list'] as const,
+  allStats: ['jobs', 'stats'] as const,
+  list: (params: JobListParams) => ['jobs', 'list', params] as const,
+  stats: (params: JobStatsParams) => ['jobs', 'stats', params] as const,
   detail: (jobId: string) => ['jobs', 'detail', jobId] as const,
   children: (jobId: string) => ['jobs', 'children', jobId] as const,
   timeline: (jobId: string) => ['jobs', 'timeline', jobId] as const,
@@ -53,6 +58,47 @@ export function jobChildrenQuery(jobId: string) {
   });
 }
 
+/**
+ * A fresh read of a list, except for the jobs the cache already holds in a newer version
+ * (an event folded in while the read was under way): a read never moves a job back.
+ */
+export function keepNewerJobs(previous: JobList | undefined, next: JobList): JobList {
+  if (!previous) return next;
+  const held = new Map(previous.items.map((job) => [job.id, job]));
+  const items = next.items.map((job) => {
+    const cached = held.get(job.id);
+    return cached && cached.version > job.version ? cached : job;
+  });
+  return replaceEqualDeep(previous, { ...next, items });
+}
+
+/** `GET /jobs?…`: a page of jobs, newest first. */
+export function jobListQuery(params: JobListParams) {
+  return queryOptions({
+    queryKey: jobKeys.list(params),
+    queryFn: ({ signal }) => jobsApi.list(params, { signal }),
+    structuralSharing: (previous, next) => keepNewerJobs(previous as JobList | undefined, next as JobList),
+  });
+}
+
+/** `GET /jobs/stats?…`: how many jobs are in each status. */
+export function jobStatsQuery(params: JobStatsParams) {
+  return queryOptions({
+    queryKey: jobKeys.stats(params),
+    queryFn: ({ signal }) => jobsApi.stats(params, { signal }),
+  });
+}
+
+/** `DELETE /jobs/{id}`: the job leaves every cached list at once. */
+export async function deleteJob(client: QueryClient, jobId: string): Promise<void> {
+  await jobsApi.delete(jobId);
+  client.setQueriesData<JobList>({ queryKey: jobKeys.lists }, (list) =>
+    list ? { ...list, items: list.items.filter((job) => job.id !== jobId) } : list,
+  );
+  client.removeQueries({ queryKey: jobKeys.detail(jobId) });
+  void client.invalidateQueries({ queryKey: jobKeys.all });
+}
+
 /** `POST /jobs/{id}/cancel` or `/retry`; the answer (the job) replaces the cached one. */
 export async function jobAction(client: QueryClient, jobId: string, action: 'cancel' | 'retry'): Promise<Job> {
   const params = { params: { path: { job_id: jobId } } };
@@ -62,6 +108,9 @@ export async function jobAction(client: QueryClient, jobId: string, action: 'can
       : api().POST('/api/v1/jobs/{job_id}/retry', params),
   )) as Job;
   client.setQueryData(jobKeys.detail(jobId), job);
+  client.setQueriesData<JobList>({ queryKey: jobKeys.lists }, (list) =>
+    list ? { ...list, items: list.items.map((j) => (j.id === jobId ? { ...j, ...job } : j)) } : list,
+  );
   void client.invalidateQueries({ queryKey: jobKeys.all });
   return job;
 }

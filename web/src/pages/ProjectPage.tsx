@@ -1,8 +1,9 @@
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useCallback, useEffect, useState } from 'react';
 
 import { ProjectStreamContext } from '../hooks/projectStreamContext';
 
-import { commitsApi, jobsApi, projectsApi } from '../lib/api';
+import { jobsApi } from '../lib/api';
 import { describeError } from '../lib/format';
 import {
   activeProjectJobs,
@@ -10,10 +11,11 @@ import {
   rememberedInterview,
   type ProjectJobs,
 } from '../lib/projectJobs';
+import { backlogQuery, commitsQuery, projectKeys, projectQuery } from '../lib/projectQueries';
 import { projectEventSource } from '../lib/projectStream';
+import { jobListQuery } from '../lib/queries';
 import { paths } from '../lib/router';
 import { sharedEventSource } from '../lib/streams';
-import type { BacklogItem, Commit, Project } from '../lib/types';
 import { BacklogPanel } from './project/BacklogPanel';
 import { CommitsPanel } from './project/CommitsPanel';
 import { InterviewPanel } from './project/InterviewPanel';
@@ -38,43 +40,24 @@ export function ProjectPage({ projectId }: ProjectPageProps) {
       fallback: sharedEventSource(),
     }),
   );
-  const [project, setProject] = useState<Project | null>(null);
-  const [projectError, setProjectError] = useState<string | null>(null);
+  const client = useQueryClient();
+  const projectRead = useQuery(projectQuery(projectId));
+  const backlogRead = useQuery(backlogQuery(projectId));
+  const commitsRead = useQuery(commitsQuery(projectId));
+  const project = projectRead.data ?? null;
+  const projectError = projectRead.error ? describeError(projectRead.error, 'Could not load the project') : null;
+  const backlog = backlogRead.data ?? null;
+  const backlogError = backlogRead.error ? describeError(backlogRead.error, 'Could not load the backlog') : null;
+  const commits = commitsRead.data ?? null;
+  const commitsError = commitsRead.error ? describeError(commitsRead.error, 'Could not load the commits') : null;
   const [interviewId, setInterviewId] = useState<string | null>(() => rememberedInterview(projectId));
   const [resume, setResume] = useState<ProjectJobs | null>(null);
-  const [backlog, setBacklog] = useState<BacklogItem[] | null>(null);
-  const [backlogError, setBacklogError] = useState<string | null>(null);
-  const [commits, setCommits] = useState<Commit[] | null>(null);
-  const [commitsError, setCommitsError] = useState<string | null>(null);
-
-  const loadBacklog = useCallback(async () => {
-    try {
-      setBacklog(await projectsApi.backlog(projectId));
-      setBacklogError(null);
-    } catch (err) {
-      setBacklogError(describeError(err, 'Could not load the backlog'));
-    }
-  }, [projectId]);
-
-  const loadCommits = useCallback(async () => {
-    try {
-      setCommits(await commitsApi.list(projectId));
-      setCommitsError(null);
-    } catch (err) {
-      setCommitsError(describeError(err, 'Could not load the commits'));
-    }
-  }, [projectId]);
 
   useEffect(() => {
     let cancelled = false;
-    projectsApi
-      .get(projectId)
-      .then((found) => !cancelled && setProject(found))
-      .catch((err: unknown) => !cancelled && setProjectError(describeError(err, 'Could not load the project')));
-    void loadBacklog();
-    void loadCommits();
-    jobsApi
-      .list({ project_id: projectId, limit: 100 })
+    // A fresh read (never the cache's): which of the project's jobs are running now.
+    client
+      .fetchQuery({ ...jobListQuery({ project_id: projectId, limit: 100 }), staleTime: 0 })
       .then((page) => {
         if (cancelled) return;
         const known = rememberedInterview(projectId);
@@ -92,10 +75,16 @@ export function ProjectPage({ projectId }: ProjectPageProps) {
     return () => {
       cancelled = true;
     };
-  }, [projectId, loadBacklog, loadCommits]);
+  }, [client, projectId]);
 
-  const onBacklogChanged = useCallback(() => void loadBacklog(), [loadBacklog]);
-  const onCommitted = useCallback(() => void loadCommits(), [loadCommits]);
+  const onBacklogChanged = useCallback(
+    () => void client.invalidateQueries({ queryKey: projectKeys.backlog(projectId) }),
+    [client, projectId],
+  );
+  const onCommitted = useCallback(
+    () => void client.invalidateQueries({ queryKey: projectKeys.commits(projectId) }),
+    [client, projectId],
+  );
 
   return (
     <ProjectStreamContext.Provider value={stream}>

@@ -1,29 +1,16 @@
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 
-import { usePolling } from '../hooks/usePolling';
 import { projectsApi } from '../lib/api';
 import { describeError, formatTime } from '../lib/format';
+import { projectKeys, projectsQuery } from '../lib/projectQueries';
 import { navigate, paths } from '../lib/router';
-import type { Project } from '../lib/types';
 
-/** `#/`: the projects, and a form to start a new one. */
+/** `#/`: the projects (read through the query cache, again every 10 s), and a form to start a new one. */
 export function ProjectsPage() {
-  const [projects, setProjects] = useState<Project[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-
-  usePolling(
-    async (signal) => {
-      try {
-        const list = await projectsApi.list({ signal });
-        setProjects(list);
-        setError(null);
-      } catch (err) {
-        if (!signal.aborted) setError(describeError(err, 'Could not load the projects'));
-      }
-    },
-    10_000,
-    [],
-  );
+  const read = useQuery({ ...projectsQuery(), refetchInterval: 10_000 });
+  const projects = read.data ?? null;
+  const error = read.error && !read.data ? describeError(read.error, 'Could not load the projects') : null;
 
   return (
     <div className="orbit-page orbit-page--projects">
@@ -58,6 +45,7 @@ export function ProjectsPage() {
 }
 
 function NewProjectForm() {
+  const client = useQueryClient();
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
   const [busy, setBusy] = useState(false);
@@ -73,6 +61,8 @@ function NewProjectForm() {
         name: name.trim(),
         description: description.trim() || null,
       });
+      client.setQueryData(projectKeys.detail(project.id), project);
+      void client.invalidateQueries({ queryKey: projectKeys.list });
       navigate(paths.project(project.id));
     } catch (err) {
       setError(describeError(err, 'Could not create the project'));

@@ -58,13 +58,19 @@ export function createFakeFetch(defaultReply?: (call: RecordedCall) => Reply) {
   const queues = new Map<string, Reply[]>();
 
   const fetchImpl = async (input: RequestInfo | URL, init: RequestInit = {}) => {
-    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-    const method = (init.method ?? 'GET').toUpperCase();
+    // The typed client (openapi-fetch) calls fetch(request); older code fetch(url, init).
+    const request = input instanceof Request ? input : null;
+    const href = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    // Same-origin requests are recorded as the path the page asked for.
+    const origin = globalThis.location?.origin;
+    const url = origin && href.startsWith(`${origin}/`) ? href.slice(origin.length) : href;
+    const method = (request?.method ?? init.method ?? 'GET').toUpperCase();
     const headers: Record<string, string> = {};
-    new Headers(init.headers).forEach((value, key) => {
+    new Headers(request?.headers ?? init.headers).forEach((value, key) => {
       headers[key] = value;
     });
-    const body = typeof init.body === 'string' ? JSON.parse(init.body) : undefined;
+    const text = request ? await request.clone().text() : init.body;
+    const body = typeof text === 'string' && text !== '' ? JSON.parse(text) : undefined;
     const call = { url, method, headers, body };
     calls.push(call);
     const path = new URL(url, 'http://localhost').pathname;

@@ -13,10 +13,11 @@ and its own enqueueing routes answer with ``accepted(job)``, taking the
 ``Idempotency-Key`` header through the ``idempotency_key`` dependency (which answers a
 repeated request with its job before the route runs).
 
-Live progress (``streams.py``): ``GET /jobs/{id}/events`` and ``GET /jobs/events`` are
-Server-Sent Events, ``GET /jobs/{id}?wait=S`` long-polls (``polling.py``). They are woken
-through ``JobClient.subscribe`` (the store's change feed: one database watcher per
-process, which the application's lifespan starts and closes) and read
+Live progress (``streams.py``): ``GET /jobs/{id}/events``, ``GET /jobs/events`` and
+``GET /events`` are Server-Sent Events, ``GET /jobs/{id}?wait=S`` long-polls
+(``polling.py``). They are woken through ``JobClient.subscribe`` (the store's change
+feed: one database watcher per process, which the application's lifespan starts and
+closes) and read
 ``app.state.event_streams`` (a ``StreamOptions``) when set. Nothing here imports the store.
 
 Like the rest of the engine, it imports nothing else from ``orbit``.

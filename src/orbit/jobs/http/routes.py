@@ -9,6 +9,7 @@ Routes (relative to the mount prefix, ``/api/v1`` in Orbit)::
 
     GET    /jobs/stats              counts by status
     GET    /jobs/events             a project's jobs as Server-Sent Events
+    GET    /events                  every job's status and progress as Server-Sent Events
     GET    /jobs                    list, filtered, cursor-paginated
     POST   /jobs                    enqueue a job of a registered type      202
     DELETE /jobs                    delete finished jobs older than a duration
@@ -58,7 +59,7 @@ from orbit.jobs.http.schemas import (
     PendingFilter,
 )
 from orbit.jobs.http.security import StreamToken, stream_token
-from orbit.jobs.http.streams import job_events, project_events
+from orbit.jobs.http.streams import all_events, job_events, project_events
 from orbit.jobs.models import Job, JobFilter
 from orbit.jobs.states import TERMINAL, JobStatus
 
@@ -228,6 +229,13 @@ def jobs_router(*, tags: Sequence[str] = ("jobs",)) -> APIRouter:
     add(
         "/jobs/events",
         project_events,
+        methods=["GET"],
+        response_class=Response,
+        responses={200: _EVENT_STREAM, **_problems(422, 503)},
+    )
+    add(
+        "/events",
+        all_events,
         methods=["GET"],
         response_class=Response,
         responses={200: _EVENT_STREAM, **_problems(422, 503)},

@@ -123,7 +123,8 @@ class BearerTokenMiddleware:
         self.stream_tokens = StreamTokens(self._token, stream_token_seconds, clock)
         self._caller = caller_of(self._token)
         self._job_stream = re.compile(re.escape(self._prefix) + r"/jobs/(?P<job_id>[^/]+)/events")
-        self._project_stream = self._prefix + "/jobs/events"
+        # A project token also opens the jobs-wide stream narrowed to its project.
+        self._project_streams = {self._prefix + "/jobs/events", self._prefix + "/events"}
 
     def _protects(self, path: str) -> bool:
         if path in self._open:
@@ -158,7 +159,7 @@ class BearerTokenMiddleware:
         try:
             if match := self._job_stream.fullmatch(path):
                 return job_target(uuid.UUID(match["job_id"]))
-            if path == self._project_stream:
+            if path in self._project_streams:
                 query = urllib.parse.parse_qs(scope.get("query_string", b"").decode("latin-1"))
                 (project,) = query.get("project_id", [])  # one, as the route reads it
                 return project_target(uuid.UUID(project))

@@ -22,6 +22,10 @@ first, without a cursor; every other event carries ``job_id`` and ``seq`` in its
 client applying events to the snapshot can ignore events whose ``seq`` is not above the
 job's ``version`` it holds. Ordering is handled by ``orbit.jobs.events.LogCursor``.
 
+``GET /events[?project_id=...&job_type=...]`` is the same stream for every job (or one
+project's), carrying only ``status``, ``progress`` and ``cancel_requested`` events: one
+connection keeps a whole list of jobs current (the dashboard). No tokens, no steps.
+
 Comments (``: ping``) keep idle connections alive every ``keepalive_seconds`` (15 s).
 Disconnecting never affects the job.
 
@@ -234,17 +238,23 @@ async def job_events(
 # -- every job of a project ------------------------------------------------------------------
 
 
+LIVE_KINDS = frozenset({"status", "progress", "cancel_requested"})
+"""What the jobs-wide stream carries: enough to keep a list of jobs current (no tokens)."""
+
+
 async def follow_project(
     client: JobClient,
-    project_id: uuid.UUID,
+    project_id: uuid.UUID | None,
     job_type: str | None,
     cursor: LogCursor,
     snapshot: ProjectSnapshot | None,
     options: StreamOptions,
+    kinds: frozenset[str] | None = None,
 ) -> AsyncIterator[ServerSentEvent]:
-    """The events of the project's jobs after ``cursor``, a snapshot first if given."""
+    """The events of the project's jobs (every job's when ``project_id`` is ``None``) after
+    ``cursor``, a snapshot first if given; only events of ``kinds`` when given."""
     yield ServerSentEvent(retry=options.retry_ms)
-    subscription = await client.subscribe(project_id=project_id)
+    subscription = await client.subscribe(project_id=project_id, everything=project_id is None)
     known: dict[uuid.UUID, int] = {}
     try:
         if snapshot is not None:
@@ -267,13 +277,15 @@ async def follow_project(
             for entry in cursor.advance(read):
                 if entry.kind == "step" or known.get(entry.job_id, 0) >= entry.seq:
                     continue  # steps are internal; the rest is already in the snapshot
+                if kinds is not None and entry.kind not in kinds:
+                    continue
                 yield project_event(entry)
             if cursor.held:
                 # Waiting for an id another transaction holds; it may be any project's.
                 subscription.follow_everything(True)
                 await subscription.wait(options.hole_recheck_seconds)
                 continue
-            subscription.follow_everything(False)
+            subscription.follow_everything(project_id is None)  # back to what it follows
             if len(read.entries) == options.page_size:
                 continue
             await subscription.wait(options.resync_seconds)
@@ -282,7 +294,7 @@ async def follow_project(
 
 
 async def settled_snapshot(
-    client: JobClient, project_id: uuid.UUID, job_type: str | None, options: StreamOptions
+    client: JobClient, project_id: uuid.UUID | None, job_type: str | None, options: StreamOptions
 ) -> tuple[ProjectSnapshot, LogCursor]:
     """A project snapshot whose position every later event is above, when possible.
 
@@ -323,6 +335,36 @@ async def project_events(
 ) -> Response:
     """Follow every job of a project as Server-Sent Events (ids: global event ids)."""
     position = resume_cursor(after, last_event_id)
+    return await _follow_many(client, options, slots, project_id, job_type, position)
+
+
+async def all_events(
+    client: ClientDep,
+    options: OptionsDep,
+    slots: SlotsDep,
+    project_id: Annotated[
+        uuid.UUID | None, Query(description="Only this project's jobs (default: every job).")
+    ] = None,
+    job_type: JobTypeQuery = None,
+    after: AfterQuery = None,
+    last_event_id: LastEventIdHeader = None,
+) -> Response:
+    """Follow the status and progress of every job as Server-Sent Events, on one connection
+    (ids: global event ids; a snapshot of the active jobs first, without a cursor)."""
+    position = resume_cursor(after, last_event_id)
+    return await _follow_many(client, options, slots, project_id, job_type, position, LIVE_KINDS)
+
+
+async def _follow_many(
+    client: JobClient,
+    options: StreamOptions,
+    slots: StreamSlots,
+    project_id: uuid.UUID | None,
+    job_type: str | None,
+    position: int | None,
+    kinds: frozenset[str] | None = None,
+) -> Response:
+    """A stream of many jobs' events from ``position`` (or a settled snapshot)."""
     release = slots.take(options)  # before the snapshot: a burst of connects counts too
     try:
         snapshot = None
@@ -333,13 +375,15 @@ async def project_events(
     except BaseException:
         release()
         raise
-    content = follow_project(client, project_id, job_type, cursor, snapshot, options)
+    content = follow_project(client, project_id, job_type, cursor, snapshot, options, kinds)
     return _sse_response(content, options, release)
 
 
 __all__ = [
+    "LIVE_KINDS",
     "StreamOptions",
     "StreamSlots",
+    "all_events",
     "follow_job",
     "follow_project",
     "job_events",

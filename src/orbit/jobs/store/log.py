@@ -26,22 +26,28 @@ SNAPSHOT_JOBS_MAX = 1000
 """At most this many active jobs in a project snapshot (the oldest first)."""
 
 
-def _mine(project_id: uuid.UUID, job_type: str | None) -> sa.ColumnElement[bool]:
-    mine = jobs.c.project_id == project_id
+def _mine(project_id: uuid.UUID | None, job_type: str | None) -> sa.ColumnElement[bool]:
+    """The reader's jobs: the project's (every job's when ``None``), of ``job_type`` if given."""
+    mine: sa.ColumnElement[bool] = sa.true()
+    if project_id is not None:
+        mine = sa.and_(mine, jobs.c.project_id == project_id)
     if job_type is not None:
         mine = sa.and_(mine, jobs.c.job_type == job_type)
     return mine
 
 
 def read_start(
-    after: int, project_id: uuid.UUID, job_type: str | None, limit: int
+    after: int, project_id: uuid.UUID | None, job_type: str | None, limit: int
 ) -> sa.ColumnElement[int]:
     """Where a read after ``after`` starts: ``after`` itself, unless more than ``limit``
     events of other projects come first; then just below the project's next event (or at
     the log's top when it has none). Both come from indexes (``ix_job_events_job_id_id``
     per job of the project, the primary key for the top), so a stream that resumes far
     behind reads its own project's events, not the whole log. Evaluated in the same
-    statement, hence the same snapshot, as the rows it bounds."""
+    statement, hence the same snapshot, as the rows it bounds. Every event is a reader's
+    own when it follows every job (``project_id`` and ``job_type`` both ``None``)."""
+    if project_id is None and job_type is None:
+        return sa.literal(after, sa.BigInteger)
     next_mine = (
         sa.select(sa.func.min(job_events.c.id))
         .join_from(job_events, jobs, jobs.c.id == job_events.c.job_id)
@@ -56,7 +62,10 @@ def read_start(
 
 
 def log_query(
-    after: int | sa.ColumnElement[int], project_id: uuid.UUID, job_type: str | None, limit: int
+    after: int | sa.ColumnElement[int],
+    project_id: uuid.UUID | None,
+    job_type: str | None,
+    limit: int,
 ) -> sa.Select[Any]:
     """Every event with ``id > after`` (oldest first), flagged mine or not; payloads only
     for mine and never for ``step`` events, which can be large."""
@@ -94,7 +103,7 @@ def _entry(row: Any) -> LogEntry:
 def read_log(
     conn: Connection,
     after: int,
-    project_id: uuid.UUID,
+    project_id: uuid.UUID | None,
     job_type: str | None,
     limit: int,
     *,
@@ -126,7 +135,7 @@ def read_log(
 
 def read_project_snapshot(
     conn: Connection,
-    project_id: uuid.UUID,
+    project_id: uuid.UUID | None,
     job_type: str | None,
     window: int,
     *,

@@ -190,7 +190,11 @@ class StoreReads:
         return self.dialect.commit_ordered_ids
 
     def read_log(
-        self, after: int, project_id: uuid.UUID, job_type: str | None = None, limit: int = 500
+        self,
+        after: int,
+        project_id: uuid.UUID | None,
+        job_type: str | None = None,
+        limit: int = 500,
     ) -> LogRead:
         """Events of every job with ``id > after``, flagged when they belong to the project."""
         with self._read() as conn:
@@ -204,7 +208,7 @@ class StoreReads:
             )
 
     def project_snapshot(
-        self, project_id: uuid.UUID, job_type: str | None = None, window: int = 1000
+        self, project_id: uuid.UUID | None, job_type: str | None = None, window: int = 1000
     ) -> ProjectSnapshot:
         """A project's active jobs and the log position they reflect, in one snapshot."""
         engine = self.dialect.snapshot_engine(self._read_engine)

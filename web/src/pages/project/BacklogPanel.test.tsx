@@ -1,4 +1,4 @@
-import { act, fireEvent, render, screen, within } from '@testing-library/react';
+import { act, fireEvent, screen, within } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import { configureApi } from '../../lib/api';
@@ -6,6 +6,7 @@ import { activeProjectJobs } from '../../lib/projectJobs';
 import type { BacklogItem } from '../../lib/types';
 import { createFakeFetch, jsonResponse, makeJob, problemResponse } from '../../test/fakes';
 import { BacklogPanel, type BacklogPanelProps } from './BacklogPanel';
+import { renderWithClient } from '../../test/render';
 
 async function flush(ms = 0) {
   await act(async () => {
@@ -45,7 +46,7 @@ function renderPanel(overrides: Partial<BacklogPanelProps> = {}) {
     resume: null,
     ...overrides,
   };
-  render(<BacklogPanel {...props} />);
+  renderWithClient(<BacklogPanel {...props} />);
   return props;
 }
 

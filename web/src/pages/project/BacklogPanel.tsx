@@ -1,9 +1,10 @@
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useCallback, useEffect, useMemo, useState } from 'react';
 
 import { JobProgressView } from '../../components/JobTracker';
-import { usePolling } from '../../hooks/usePolling';
 import { PAGE_POLL_MS, useTrackedJob } from '../../hooks/useTrackedJob';
-import { commitsApi, interviewsApi, jobsApi, tasksApi } from '../../lib/api';
+import { commitsApi, interviewsApi, tasksApi } from '../../lib/api';
+import { jobKeys, jobListQuery } from '../../lib/queries';
 import { describeError } from '../../lib/format';
 import { isActiveStatus, isTerminalStatus } from '../../lib/jobStatus';
 import type { ItemAction, ItemJob, ProjectJobs } from '../../lib/projectJobs';
@@ -30,6 +31,8 @@ function summarise(result: unknown): string | null {
   return `Created ${epic}, ${r.stories_created ?? 0} stories and ${r.tasks_created ?? 0} tasks.`;
 }
 
+const childrenParams = (parentId: string) => ({ parent_id: parentId, limit: 200 });
+
 /** True while `jobId` is set and its job is not known to be finished. */
 function isRunning(jobId: string | null, job: Job | null): boolean {
   if (!jobId) return false;
@@ -39,6 +42,7 @@ function isRunning(jobId: string | null, job: Job | null): boolean {
 
 /** "Generate backlog", the backlog tree with per-item actions, and "Execute all". */
 export function BacklogPanel(props: BacklogPanelProps) {
+  const client = useQueryClient();
   const { projectId, interviewId, backlog, backlogError, onBacklogChanged, onCommitted, resume } = props;
 
   // -- backlog generation ----------------------------------------------------------------
@@ -73,36 +77,27 @@ export function BacklogPanel(props: BacklogPanelProps) {
   const [batchJobId, setBatchJobId] = useState<string | null>(null);
   const [batchStarting, setBatchStarting] = useState(false);
   const [batchError, setBatchError] = useState<string | null>(null);
-  const [children, setChildren] = useState<Job[]>([]);
-
-  const loadChildren = useCallback(async (parentId: string, signal?: AbortSignal) => {
-    const page = await jobsApi.list({ parent_id: parentId, limit: 200 }, { signal });
-    setChildren(page.items);
-  }, []);
 
   const batch = useTrackedJob(batchJobId, {
     onFinish: (job) => {
-      void loadChildren(job.id).catch(() => undefined);
+      void client.invalidateQueries({ queryKey: jobKeys.list(childrenParams(job.id)) });
       onBacklogChanged();
     },
   });
   const batchBusy = batchStarting || isRunning(batchJobId, batch.job);
-
-  usePolling(
-    async (signal) => {
-      if (batchJobId) await loadChildren(batchJobId, signal);
-    },
-    PAGE_POLL_MS,
-    [batchJobId],
-    Boolean(batchJobId) && batchBusy,
-  );
+  // The batch's child jobs, read again every second while it runs.
+  const childrenRead = useQuery({
+    ...jobListQuery(childrenParams(batchJobId ?? '')),
+    enabled: Boolean(batchJobId),
+    refetchInterval: batchBusy ? PAGE_POLL_MS : false,
+  });
+  const children = useMemo(() => (batchJobId ? (childrenRead.data?.items ?? []) : []), [batchJobId, childrenRead.data]);
 
   const executeAll = async () => {
     setBatchStarting(true);
     setBatchError(null);
     try {
       const accepted = await tasksApi.executeAll(projectId);
-      setChildren([]);
       setBatchJobId(accepted.job_id);
     } catch (err) {
       setBatchError(describeError(err, 'Could not start the execution'));

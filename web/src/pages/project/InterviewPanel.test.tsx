@@ -1,10 +1,11 @@
-import { act, fireEvent, render, screen } from '@testing-library/react';
+import { act, fireEvent, screen } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import { configureApi } from '../../lib/api';
 import { resetSharedEventSource } from '../../lib/streams';
 import { createFakeEventSource, createFakeFetch, jsonResponse, makeJob, problemResponse } from '../../test/fakes';
 import { InterviewPanel } from './InterviewPanel';
+import { renderWithClient } from '../../test/render';
 
 async function flush(ms = 0) {
   await act(async () => {
@@ -60,7 +61,7 @@ describe('InterviewPanel', () => {
     );
     configureApi({ fetch: fake.fetch });
 
-    render(<InterviewPanel projectId="p1" interviewId="i1" onInterviewId={() => {}} resumeJob={null} />);
+    renderWithClient(<InterviewPanel projectId="p1" interviewId="i1" onInterviewId={() => {}} resumeJob={null} />);
     await flush();
     expect(messages()).toEqual([{ role: 'assistant', streaming: 'false', text: 'What should it do?' }]);
 
@@ -116,7 +117,7 @@ describe('InterviewPanel', () => {
     );
     configureApi({ fetch: fake.fetch });
 
-    render(<InterviewPanel projectId="p1" interviewId="i1" onInterviewId={() => {}} resumeJob={null} />);
+    renderWithClient(<InterviewPanel projectId="p1" interviewId="i1" onInterviewId={() => {}} resumeJob={null} />);
     await flush();
     send('Share recipes');
     await flush();
@@ -134,7 +135,7 @@ describe('InterviewPanel', () => {
     fake.on('POST /api/v1/interviews/i1/send-message-async', problemResponse(422, 'Unprocessable Content', 'content must not be blank'));
     configureApi({ fetch: fake.fetch });
 
-    render(<InterviewPanel projectId="p1" interviewId="i1" onInterviewId={() => {}} resumeJob={null} />);
+    renderWithClient(<InterviewPanel projectId="p1" interviewId="i1" onInterviewId={() => {}} resumeJob={null} />);
     await flush();
     send('   x');
     await flush();
@@ -157,7 +158,7 @@ describe('InterviewPanel', () => {
     fake.on('GET /api/v1/jobs/job-3', jsonResponse(running));
     configureApi({ fetch: fake.fetch });
 
-    render(<InterviewPanel projectId="p1" interviewId="i1" onInterviewId={() => {}} resumeJob={running} />);
+    renderWithClient(<InterviewPanel projectId="p1" interviewId="i1" onInterviewId={() => {}} resumeJob={running} />);
     await flush();
     FakeES.latest.emit('token', { text: 'Every token ', attempt: 1 }, 3);
     FakeES.latest.emit('token', { text: 'from the start', attempt: 1 }, 4);
@@ -174,7 +175,7 @@ describe('InterviewPanel', () => {
     fake.on('GET /api/v1/interviews/gone', problemResponse(404, 'Not Found', 'interview gone not found'));
     configureApi({ fetch: fake.fetch });
     const onInterviewId = vi.fn();
-    render(<InterviewPanel projectId="p1" interviewId="gone" onInterviewId={onInterviewId} resumeJob={null} />);
+    renderWithClient(<InterviewPanel projectId="p1" interviewId="gone" onInterviewId={onInterviewId} resumeJob={null} />);
     await flush();
     expect(onInterviewId).toHaveBeenCalledWith(null);
     expect(localStorage.getItem('orbit.interview.p1')).toBeNull();
@@ -207,7 +208,7 @@ describe('InterviewPanel', () => {
     configureApi({ fetch: fake.fetch });
     const onInterviewId = vi.fn();
 
-    const view = render(<InterviewPanel projectId="p1" interviewId={null} onInterviewId={onInterviewId} resumeJob={null} />);
+    const view = renderWithClient(<InterviewPanel projectId="p1" interviewId={null} onInterviewId={onInterviewId} resumeJob={null} />);
     fireEvent.click(screen.getByTestId('start-interview'));
     await flush();
     expect(onInterviewId).toHaveBeenCalledWith('i1');
@@ -243,7 +244,7 @@ describe('InterviewPanel', () => {
     );
     fake.on('GET /api/v1/jobs/job-9', jsonResponse(makeJob({ id: 'job-9', status: 'failed', error: 'AI API call failed: HTTP 401' })));
     configureApi({ fetch: fake.fetch });
-    render(<InterviewPanel projectId="p1" interviewId="i1" onInterviewId={() => {}} resumeJob={null} />);
+    renderWithClient(<InterviewPanel projectId="p1" interviewId="i1" onInterviewId={() => {}} resumeJob={null} />);
     await flush();
     expect(screen.getByTestId('chat-error').textContent).toBe('AI API call failed: HTTP 401');
     expect(screen.queryAllByTestId('chat-message')).toHaveLength(0);

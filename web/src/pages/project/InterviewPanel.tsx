@@ -1,8 +1,10 @@
+import { useQueryClient } from '@tanstack/react-query';
 import { useCallback, useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
 
 import { JobProgressView } from '../../components/JobTracker';
 import { useTrackedJob } from '../../hooks/useTrackedJob';
 import { ApiError, interviewsApi } from '../../lib/api';
+import { interviewQuery } from '../../lib/projectQueries';
 import { chatEntries, newTurn, withToken, type PendingTurn } from '../../lib/chat';
 import { describeError } from '../../lib/format';
 import { forgetInterview, rememberInterview } from '../../lib/projectJobs';
@@ -42,6 +44,7 @@ function openingTurn(interview: Interview): PendingTurn | null {
  * same way, from the job `POST /interviews` started.
  */
 export function InterviewPanel({ projectId, interviewId, onInterviewId, resumeJob }: InterviewPanelProps) {
+  const client = useQueryClient();
   const [interview, setInterview] = useState<Interview | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
   const [starting, setStarting] = useState(false);
@@ -55,7 +58,8 @@ export function InterviewPanel({ projectId, interviewId, onInterviewId, resumeJo
 
   const load = useCallback(async (id: string) => {
     try {
-      const loaded = await interviewsApi.get(id);
+      // Through the cache (one read however many callers), always fresh.
+      const loaded = await client.fetchQuery({ ...interviewQuery(id), staleTime: 0 });
       setInterview(loaded);
       setLoadError(null);
       const opening = openingTurn(loaded);
@@ -71,7 +75,7 @@ export function InterviewPanel({ projectId, interviewId, onInterviewId, resumeJo
       setLoadError(describeError(err, 'Could not load the interview'));
       return null;
     }
-  }, [projectId, onInterviewId]);
+  }, [client, projectId, onInterviewId]);
 
   useEffect(() => {
     if (interviewId) void load(interviewId);

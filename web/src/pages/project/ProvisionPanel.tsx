@@ -1,9 +1,11 @@
-import { useEffect, useState } from 'react';
+import { useQuery } from '@tanstack/react-query';
+import { useState } from 'react';
 
 import { JobTracker } from '../../components/JobTracker';
-import { projectsApi, stacksApi } from '../../lib/api';
+import { projectsApi } from '../../lib/api';
+import { stacksQuery } from '../../lib/projectQueries';
 import { describeError } from '../../lib/format';
-import type { Job, Stack } from '../../lib/types';
+import type { Job } from '../../lib/types';
 
 export interface ProvisionPanelProps {
   projectId: string;
@@ -19,8 +21,7 @@ function workspacePath(result: unknown): string | null {
 
 /** Provision the project's workspace with a stack (`provision-async`). */
 export function ProvisionPanel({ projectId, resumeJob }: ProvisionPanelProps) {
-  const [stacks, setStacks] = useState<Stack[] | null>(null);
-  const [stack, setStack] = useState('');
+  const [chosen, setStack] = useState('');
   const [jobId, setJobId] = useState<string | null>(resumeJob?.id ?? null);
   const [running, setRunning] = useState(Boolean(resumeJob));
   const [error, setError] = useState<string | null>(null);
@@ -31,22 +32,10 @@ export function ProvisionPanel({ projectId, resumeJob }: ProvisionPanelProps) {
     setRunning(true);
   }
 
-  useEffect(() => {
-    let cancelled = false;
-    stacksApi
-      .list()
-      .then((list) => {
-        if (cancelled) return;
-        setStacks(list);
-        setStack((current) => current || list[0]?.id || '');
-      })
-      .catch((err: unknown) => {
-        if (!cancelled) setError(describeError(err, 'Could not load the stacks'));
-      });
-    return () => {
-      cancelled = true;
-    };
-  }, []);
+  const stacksRead = useQuery(stacksQuery());
+  const stacks = stacksRead.data ?? null;
+  const stack = chosen || stacks?.[0]?.id || '';
+  const loadError = stacksRead.error ? describeError(stacksRead.error, 'Could not load the stacks') : null;
 
   const provision = async () => {
     if (!stack || running) return;
@@ -97,9 +86,9 @@ export function ProvisionPanel({ projectId, resumeJob }: ProvisionPanelProps) {
           {done}
         </p>
       ) : null}
-      {error ? (
+      {error || loadError ? (
         <p className="orbit-error" role="alert" data-testid="provision-error">
-          {error}
+          {error ?? loadError}
         </p>
       ) : null}
     </section>
