@@ -1700,6 +1700,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The stream token was issued for another stream. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Invalid request (problem details list the errors). */
             422: {
                 headers: {
@@ -1709,7 +1718,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The database is unavailable for a moment (see Retry-After). */
+            /** @description Too many open event streams (see Retry-After), or the database is unavailable. */
             503: {
                 headers: {
                     [name: string]: unknown;
