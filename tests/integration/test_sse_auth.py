@@ -100,15 +100,20 @@ def test_a_stream_token_opens_its_own_stream_and_nothing_else(
     ) as response:
         snapshot = SSE(response).next()
     assert snapshot is not None and snapshot.data["jobs"][0]["id"] == str(job.id)
-    with anonymous.stream("GET", "/api/v1/events", params={"access_token": token}) as response:
-        every = SSE(response).next()
-    assert every is not None and str(job.id) in {j["id"] for j in every.data["jobs"]}
+    with anonymous.stream(
+        "GET", "/api/v1/events", params={"project_id": str(project), "access_token": project_token}
+    ) as response:
+        narrowed = SSE(response).next()
+    assert narrowed is not None and str(job.id) in {j["id"] for j in narrowed.data["jobs"]}
+    # No stream token opens every job's stream: it names one job or one project.
+    assert_401(anonymous.get("/api/v1/events", params={"access_token": project_token}))
 
     # A job's token opens neither another job's stream nor its project's; nor the reverse.
     other = running_job(store, project_id=project)
     for url, params in (
         (events_url(other.id), {"access_token": token}),
         ("/api/v1/jobs/events", {"project_id": str(project), "access_token": token}),
+        ("/api/v1/events", {"project_id": str(project), "access_token": token}),
         (events_url(job.id), {"access_token": project_token}),
     ):
         refused = anonymous.get(url, params=params)

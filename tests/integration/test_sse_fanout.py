@@ -34,18 +34,25 @@ def project_url(project_id: uuid.UUID) -> str:
 
 
 class LogReads:
-    """Counts the statements that read ``job_events`` on an engine (and its read view)."""
+    """Counts the reads of ``job_events`` on an engine: the transactions with a statement
+    reading it (on SQLite one log read is two statements in one transaction)."""
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
-        self.count = 0
+        self._reads: list[object] = []  # held, so no two transactions share an id()
         self._lock = threading.Lock()
+
+    @property
+    def count(self) -> int:
+        return len(self._reads)
 
     def _seen(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         text = statement.lower()
         if text.lstrip().startswith("select") and "job_events" in text:
+            read = conn.get_transaction() or conn
             with self._lock:
-                self.count += 1
+                if all(read is not seen for seen in self._reads):
+                    self._reads.append(read)
 
     def __enter__(self) -> LogReads:
         sa.event.listen(self.engine, "before_cursor_execute", self._seen)
