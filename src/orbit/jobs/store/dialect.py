@@ -15,10 +15,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from orbit.jobs.clock import Clock
-from orbit.jobs.models import Lease, Outcome
+from orbit.jobs.models import Job, Lease, Outcome
 from orbit.jobs.store.feed import FeedSource
 from orbit.jobs.store.outcomes import PROGRESS, insert_events, record_outcome
-from orbit.jobs.store.rows import JOB_COLUMNS, event_row
+from orbit.jobs.store.rows import JOB_COLUMNS, event_row, to_job
 from orbit.jobs.store.schema import jobs
 
 READ_ONLY_OPTION = "orbit_readonly"
@@ -95,15 +95,13 @@ class Dialect:
         connections); PostgreSQL keeps an autocommit pool (``postgres.py``)."""
         return engine
 
-    def insert_job(
-        self, engine: Engine, values: dict[str, Any], event: dict[str, Any]
-    ) -> sa.Row[Any]:
-        """Insert one job with its first event, and announce it; returns the full row."""
+    def insert_job(self, engine: Engine, values: dict[str, Any], event: dict[str, Any]) -> Job:
+        """Insert one job with its first event, commit and announce it; returns the job."""
         with engine.begin() as conn:
             row = conn.execute(sa.insert(jobs).values(values).returning(*JOB_COLUMNS)).one()
             insert_events(conn, [event])
             self.after_enqueue(conn)
-        return row
+        return to_job(row)
 
     def insert_jobs(
         self, conn: Connection, rows: list[dict[str, Any]], events: list[dict[str, Any]]

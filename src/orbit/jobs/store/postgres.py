@@ -27,13 +27,15 @@ from psycopg.types.json import Jsonb
 from sqlalchemy.engine import Connection, Engine
 
 from orbit.jobs.clock import Clock, is_simulated
-from orbit.jobs.models import Lease, Outcome
+from orbit.jobs.models import Job, Lease, Outcome
 from orbit.jobs.store.dialect import Dialect, Timebase
 from orbit.jobs.store.feed import RUNNABLE, Change, ChangeFeed, ChangeKind, FeedSource
 from orbit.jobs.store.guards import held_sql
 from orbit.jobs.store.outcomes import outcome_params, outcome_payload
+from orbit.jobs.store.raw import dbapi_connection
+from orbit.jobs.store.reads import JobById
 from orbit.jobs.store.rows import NEW_EVENT_COLUMNS, NEW_JOB_COLUMNS
-from orbit.jobs.store.schema import UTCDateTime, jobs
+from orbit.jobs.store.schema import UTCDateTime
 
 CHANNEL = "orbit_changes"
 RUNNABLE_TAG = "r"
@@ -202,9 +204,9 @@ SELECT count(pg_notify('{CHANNEL}', '{EVENT_TAG}  ' || p)) AS announced
 FROM unnest(CAST(:projects AS text[])) AS p
 """)
 
-# Named, in the table's declared order: a migrated table's physical column order differs
-# (columns added later come last), and ``.columns`` below maps the result by position.
-_RETURNED = ", ".join(c.name for c in jobs.c)
+# Named, in ``Job``'s field order: a migrated table's physical column order differs
+# (columns added later come last), and the row becomes a ``Job`` by position.
+_RETURNED = ", ".join(c.name for c in JobById.columns)
 
 # Enqueue in one autocommitted statement: the job, its first event and both NOTIFYs.
 INSERT_JOB = sa.text(f"""
@@ -225,7 +227,7 @@ SELECT j.* FROM j CROSS JOIN LATERAL (
     SELECT pg_notify('{CHANNEL}', '{RUNNABLE_TAG}') AS work,
         pg_notify('{CHANNEL}', {_payload("j")}) AS log
 ) AS wake
-""").columns(*jobs.c)
+""")
 
 _JSON_COLUMNS = {"input_data", "payload"}
 
@@ -247,6 +249,7 @@ class PostgresDialect(Dialect):
     def __init__(self) -> None:
         self._autocommit_engine: Engine | None = None
         self._db_clock = False
+        self._insert_job: tuple[str, JobById] | None = None
 
     def timebase(self, clock: Clock) -> Timebase:
         self._db_clock = not is_simulated(clock)
@@ -272,9 +275,13 @@ class PostgresDialect(Dialect):
         if self._autocommit_engine is not None:
             self._autocommit_engine.dispose()
 
-    def insert_job(
-        self, engine: Engine, values: dict[str, Any], event: dict[str, Any]
-    ) -> sa.Row[Any]:
+    def insert_job(self, engine: Engine, values: dict[str, Any], event: dict[str, Any]) -> Job:
+        # One autocommitted statement on the driver's connection, compiled once: through
+        # SQLAlchemy's execute, building the call cost more than the round trip.
+        autocommit = self._autocommit(engine)
+        if self._insert_job is None:
+            self._insert_job = (INSERT_JOB.compile(autocommit).string, JobById(autocommit))
+        sql, decoder = self._insert_job
         params = {
             **values,
             "input_data": json.dumps(values["input_data"]),
@@ -282,8 +289,11 @@ class PostgresDialect(Dialect):
             "now": values["created_at"],
             "db_clock": self._db_clock,
         }
-        with self._autocommit(engine).connect() as conn:
-            return conn.execute(INSERT_JOB, params).one()
+        with dbapi_connection(autocommit, sql, params) as conn, conn.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+            description = cursor.description if decoder.needs_description else ()
+        return decoder.to_job(row, description)
 
     def insert_jobs(
         self, conn: Connection, rows: list[dict[str, Any]], events: list[dict[str, Any]]

@@ -54,6 +54,11 @@ class JobById:
         value = self._bind(job_id) if self._bind else job_id
         return (value,) if self._positional else {"job_id": value}
 
+    @property
+    def needs_description(self) -> bool:
+        """Whether ``to_job`` still needs the cursor's ``description`` (only the first row)."""
+        return self._processors is None
+
     def to_job(self, row: Sequence[Any], description: Sequence[Sequence[Any]]) -> Job:
         if self._processors is None:  # the driver's type codes are known from the first row
             dialect = self._dialect

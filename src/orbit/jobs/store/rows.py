@@ -25,6 +25,47 @@ def to_job(row: sa.Row[Any]) -> Job:
     return Job(**values)
 
 
+def new_job(values: Mapping[str, Any], input_data: JSON) -> Job:
+    """The ``Job`` an enqueue's insert ``values`` store, as a read of it returns it.
+
+    ``input_data`` is the stored document decoded again (a copy the caller cannot change);
+    times are in UTC and every column the insert leaves out is empty.
+    """
+    timeout = values["timeout_seconds"]
+    return Job(
+        id=values["id"],
+        job_type=values["job_type"],
+        status=JobStatus(values["status"]),
+        input_data=input_data,
+        result=None,
+        error=None,
+        progress_percent=None,
+        progress_message=None,
+        created_at=values["created_at"].astimezone(dt.UTC),
+        started_at=None,
+        completed_at=None,
+        project_id=values["project_id"],
+        interview_id=values["interview_id"],
+        parent_id=values["parent_id"],
+        attempts=values["attempts"],
+        max_attempts=values["max_attempts"],
+        priority=values["priority"],
+        run_at=values["run_at"].astimezone(dt.UTC),
+        timeout_seconds=None if timeout is None else float(timeout),
+        worker_id=None,
+        lease_token=None,
+        lease_expires_at=None,
+        cancel_requested_at=None,
+        idempotency_key=values["idempotency_key"],
+        version=values["version"],
+        updated_at=values["updated_at"].astimezone(dt.UTC),
+        queue=values["queue"],
+        error_code=None,
+        idempotency_caller=values["idempotency_caller"],
+        idempotency_fingerprint=values["idempotency_fingerprint"],
+    )
+
+
 def to_event(row: sa.Row[Any]) -> JobEvent:
     """Build a ``JobEvent`` from a ``job_events`` row."""
     return JobEvent(**row._mapping)
@@ -93,6 +134,9 @@ NEW_JOB_COLUMNS = (
     "version",
 )
 """The columns an enqueue sets (the bulk paths write exactly these)."""
+
+ENQUEUE_COLUMNS = (*NEW_JOB_COLUMNS, "idempotency_caller", "idempotency_fingerprint")
+"""The columns a single enqueue sets: a bulk one's and its idempotency scope."""
 
 NEW_EVENT_COLUMNS = ("job_id", "seq", "kind", "payload", "created_at")
 """The columns of an appended event."""

@@ -90,6 +90,8 @@ class SQLStore(BulkWrites, GuardedWrites, StoreReads):
     # -- enqueue ----------------------------------------------------------------------------
 
     def _insert_values(self, spec: JobSpec, now: dt.datetime) -> dict[str, Any]:
+        if spec.run_at is not None and spec.run_at.tzinfo is None:
+            raise ValueError("naive datetimes are not accepted; pass UTC-aware values")
         return {
             "id": uuid.uuid4(),
             "job_type": spec.job_type,
@@ -119,13 +121,13 @@ class SQLStore(BulkWrites, GuardedWrites, StoreReads):
         values = self._insert_values(spec, now)
         event = event_row(values["id"], 1, "status", status_payload(_S.PENDING), now)
         try:
-            row = self.dialect.insert_job(self.engine, values, event)
+            job = self.dialect.insert_job(self.engine, values, event)
         except sa.exc.IntegrityError as exc:
             if spec.idempotency_key is None or not self.dialect.is_unique_violation(exc):
                 raise
             raise DuplicateIdempotencyKey(spec.idempotency_key) from None
         self._committed(runnable=True)
-        return to_job(row)
+        return job
 
     def enqueue_many(self, specs: Sequence[JobSpec]) -> list[uuid.UUID]:
         """Insert many pending jobs in one transaction; returns their ids in order."""

@@ -27,9 +27,11 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
+from orbit.jobs.models import Job
 from orbit.jobs.store.dialect import READ_ONLY_OPTION, Dialect
 from orbit.jobs.store.feed import RUNNABLE, Change, ChangeFeed, ChangeKind, FeedSource
-from orbit.jobs.store.rows import NEW_EVENT_COLUMNS, NEW_JOB_COLUMNS
+from orbit.jobs.store.raw import dbapi_connection
+from orbit.jobs.store.rows import ENQUEUE_COLUMNS, NEW_EVENT_COLUMNS, NEW_JOB_COLUMNS, new_job
 from orbit.jobs.store.sqlite_writes import BUSY_TIMEOUT_MS, QueuedWriteConnection, write_lock
 
 POLL_SECONDS = 0.005
@@ -158,6 +160,7 @@ def _insert(table: str, columns: tuple[str, ...]) -> str:
 
 
 _INSERT_JOB = _insert("jobs", NEW_JOB_COLUMNS)
+_ENQUEUE_JOB = _insert("jobs", ENQUEUE_COLUMNS)
 _INSERT_EVENT = _insert("job_events", NEW_EVENT_COLUMNS)
 
 
@@ -189,6 +192,8 @@ _CONVERT: dict[str, Callable[[Any], Any]] = {
 }
 _JOB_CONVERTERS = tuple((c, _CONVERT.get(c, _same)) for c in NEW_JOB_COLUMNS)
 _EVENT_CONVERTERS = tuple((c, _CONVERT.get(c, _same)) for c in NEW_EVENT_COLUMNS)
+_ENQUEUE_CONVERTERS = tuple((c, _CONVERT.get(c, _same)) for c in ENQUEUE_COLUMNS)
+_INPUT_DATA = ENQUEUE_COLUMNS.index("input_data")
 
 
 def _job_params(row: dict[str, Any]) -> tuple[Any, ...]:
@@ -206,6 +211,24 @@ class SQLiteDialect(Dialect):
 
     def is_unique_violation(self, exc: sa.exc.IntegrityError) -> bool:
         return "UNIQUE constraint failed" in str(exc.orig)
+
+    def insert_job(self, engine: Engine, values: dict[str, Any], event: dict[str, Any]) -> Job:
+        # One job per transaction straight through sqlite3, as ``insert_jobs`` does for
+        # many: SQLAlchemy's statement building and compiling cost several times the
+        # commit. The job returned is built from what was stored, not read back.
+        params = tuple(convert(values[column]) for column, convert in _ENQUEUE_CONVERTERS)
+        event_params = _event_params(event)
+        with dbapi_connection(engine, _ENQUEUE_JOB, params) as conn:
+            assert isinstance(conn, QueuedWriteConnection)
+            conn.begin_immediate()
+            try:
+                conn.execute(_ENQUEUE_JOB, params)
+                conn.execute(_INSERT_EVENT, event_params)
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
+        return new_job(values, json.loads(params[_INPUT_DATA]))
 
     def insert_jobs(
         self, conn: Connection, rows: list[dict[str, Any]], events: list[dict[str, Any]]
