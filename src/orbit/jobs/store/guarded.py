@@ -22,7 +22,7 @@ from orbit.jobs.clock import Clock
 from orbit.jobs.errors import DuplicateIdempotencyKey
 from orbit.jobs.models import Job, JobSpec, Lease
 from orbit.jobs.states import JobStatus
-from orbit.jobs.store.dialect import Dialect
+from orbit.jobs.store.dialect import Dialect, Timebase
 from orbit.jobs.store.guards import check_lease
 from orbit.jobs.store.rows import JOB_COLUMNS, event_row, status_payload, to_job
 from orbit.jobs.store.schema import jobs
@@ -35,6 +35,7 @@ class GuardedWrites:
 
     dialect: Dialect
     clock: Clock
+    time: Timebase
 
     def _write(self) -> contextlib.AbstractContextManager[Connection]:
         raise NotImplementedError  # SQLStore's transaction
@@ -60,6 +61,7 @@ class GuardedWrites:
         or ``DuplicateIdempotencyKey`` when its key is taken."""
         now = self.clock.now()
         values = self._insert_values(spec, now)
+        values["run_at"] = self.time.moment(values["run_at"], now)  # as ``enqueue`` does
         event = event_row(values["id"], 1, "status", status_payload(JobStatus.PENDING), now)
         try:
             with self._write() as conn:
