@@ -26,6 +26,7 @@ from orbit.jobs.models import JSON, LOCAL_CALLER, Job, JobEvent, JobFilter, JobP
 from orbit.jobs.states import JobStatus
 from orbit.jobs.store.dialect import Dialect
 from orbit.jobs.store.log import read_log, read_project_snapshot
+from orbit.jobs.store.raw import dbapi_connection
 from orbit.jobs.store.rows import JOB_COLUMNS, decode_cursor, encode_cursor, to_event, to_job
 from orbit.jobs.store.schema import job_events, jobs
 
@@ -108,31 +109,16 @@ class StoreReads:
         """Read one job in one autocommit statement; raises ``JobNotFound``."""
         engine, query = self._job_by_id
         params = query.params(job_id)
-        raw = engine.raw_connection()
-        try:
-            cursor = raw.cursor()
+        # As SQLAlchemy does for every other statement: a lost connection leaves the pool,
+        # and the error is SQLAlchemy's (the HTTP layer answers 503 for it).
+        with dbapi_connection(engine, query.sql, params) as conn:
+            cursor = conn.cursor()
             try:
                 cursor.execute(query.sql, params)
                 row = cursor.fetchone()
                 description = cursor.description
             finally:
                 cursor.close()
-        except engine.dialect.loaded_dbapi.Error as exc:
-            # As SQLAlchemy does for every other statement: a lost connection leaves the
-            # pool, and the error is SQLAlchemy's (the HTTP layer answers 503 for it).
-            lost = engine.dialect.is_disconnect(exc, raw.dbapi_connection, None)
-            if lost:
-                raw.invalidate(exc)
-            raise sa.exc.DBAPIError.instance(
-                query.sql,
-                params,
-                exc,
-                engine.dialect.loaded_dbapi.Error,
-                connection_invalidated=lost,
-                dialect=engine.dialect,
-            ) from exc
-        finally:
-            raw.close()
         if row is None:
             raise JobNotFound(job_id)
         return query.to_job(row, description)
