@@ -75,11 +75,17 @@ def test_a_quiet_database_settles_a_hole_in_the_same_read() -> None:
     assert ids(cursor.advance(read([1, 3], xmin=12, xmax=12))) == [1, 3]
 
 
-def test_the_grace_period_caps_the_wait() -> None:
+def test_the_grace_period_caps_the_wait(caplog: pytest.LogCaptureFixture) -> None:
     cursor = LogCursor(0, grace_seconds=2)
     assert ids(cursor.advance(read([1, 3], xmin=5, xmax=12), now=100)) == [1]
     assert ids(cursor.advance(read([3], xmin=5, xmax=12), now=101.9)) == []
+    assert caplog.records == []
     assert ids(cursor.advance(read([3], xmin=5, xmax=12), now=102.0)) == [3]
+    # Passing over an id that may still commit is said, with what it waited for.
+    [record] = caplog.records
+    assert record.levelname == "WARNING"
+    assert "log ids 2..2 still missing after 2.0 s" in record.getMessage()
+    assert "waiting for xmax 12" in record.getMessage()
 
 
 def test_a_hole_reaching_past_what_was_observed_needs_a_new_observation() -> None:

@@ -9,11 +9,14 @@ that may still appear. No SQL here: the HTTP layer uses it through ``JobClient``
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 import uuid
 from collections.abc import Iterable, Mapping
 
 from orbit.jobs.models import JSON, Job
+
+log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -177,4 +180,15 @@ class LogCursor:
             hole = self._hole = _Hole(bound=bound, xmax=read.xmax, since=now)
         if hole.xmax is not None and read.xmin >= hole.xmax:
             return True
-        return now - hole.since >= self.grace_seconds
+        if now - hole.since < self.grace_seconds:
+            return False
+        log.warning(
+            "log ids %d..%d still missing after %.1f s (snapshot xmin %s, waiting for xmax %s): "
+            "passing over them",
+            self.position + 1,
+            first_visible - 1,
+            now - hole.since,
+            read.xmin,
+            hole.xmax,
+        )
+        return True
