@@ -123,6 +123,27 @@ def test_claim_respects_run_at_types_and_ids(st: SQLStore, clock: ManualClock) -
     assert [j.id for j in st.claim("w", None, 10, LEASE)] == [other_type.id]
 
 
+def test_repeated_claims_of_one_shape_take_their_own_values(
+    st: SQLStore, clock: ManualClock
+) -> None:
+    # The claim's statement is built once per shape; each call's values are its own.
+    a, b, c = (st.enqueue(JobSpec(t)) for t in ("a", "b", "a"))
+    first = st.claim("w1", ["a"], 1, LEASE)
+    clock.advance(5)
+    second = st.claim("w2", ["b"], 1, 2 * LEASE)
+    third = st.claim("w3", ["a", "b"], 5, LEASE)
+    assert [j.id for j in first + second + third] == [a.id, b.id, c.id]
+    assert [j.worker_id for j in first + second + third] == ["w1", "w2", "w3"]
+    tokens = {j.lease_token for j in first + second + third}
+    assert len(tokens) == 3 and None not in tokens
+    assert second[0].started_at is not None and first[0].started_at is not None
+    assert second[0].started_at - first[0].started_at == dt.timedelta(seconds=5)
+    for job, lease in ((first[0], LEASE), (second[0], 2 * LEASE)):
+        assert job.lease_expires_at is not None and job.started_at is not None
+        held = (job.lease_expires_at - job.started_at).total_seconds()
+        assert abs(held - lease) < 1  # PostgreSQL: on the database's clock
+
+
 def test_claim_records_a_running_event(st: SQLStore) -> None:
     job = st.enqueue(JobSpec("t"))
     claimed = claim_one(st)

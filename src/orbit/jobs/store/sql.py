@@ -32,6 +32,7 @@ from orbit.jobs.errors import DuplicateIdempotencyKey, ErrorCode, InvalidTransit
 from orbit.jobs.models import JSON, Job, JobSpec, Lease, Outcome
 from orbit.jobs.states import RETRYABLE, TERMINAL, JobStatus
 from orbit.jobs.store.bulk import BulkWrites
+from orbit.jobs.store.claim import ClaimShape, claim_params, claim_shape, claim_statement
 from orbit.jobs.store.dialect import Dialect, read_only
 from orbit.jobs.store.feed import ChangeFeed
 from orbit.jobs.store.guarded import GuardedWrites
@@ -63,6 +64,7 @@ class SQLStore(BulkWrites, GuardedWrites, StoreReads):
         self.clock: Clock = clock or SystemClock()
         # Leases and run_at: the database's clock on PostgreSQL (hosts disagree), else ours.
         self.time = dialect.timebase(self.clock)
+        self._claims: dict[ClaimShape, sa.Update] = {}
         self._read_engine = read_only(engine)
         self.feed = ChangeFeed(dialect.feed_source(engine))
 
@@ -160,38 +162,13 @@ class SQLStore(BulkWrites, GuardedWrites, StoreReads):
         if limit <= 0:
             return []
         now = self.clock.now()
-        due = jobs.c.run_at <= self.time.now(now)
-        candidates = sa.select(jobs.c.id).where(IS_PENDING, due)
-        if job_types is not None:
-            candidates = candidates.where(jobs.c.job_type.in_(list(job_types)))
-        if job_ids is not None:
-            candidates = candidates.where(jobs.c.id.in_(list(job_ids)))
-        if queues is not None:
-            candidates = candidates.where(jobs.c.queue.in_(list(queues)))
-        candidates = (
-            candidates.order_by(jobs.c.priority, jobs.c.run_at, jobs.c.id)
-            .limit(limit)
-            # PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite has no row locks and ignores it,
-            # its claim is atomic because the transaction began IMMEDIATE (write lock first).
-            .with_for_update(skip_locked=True)
-        )
-        stmt = (
-            sa.update(jobs)
-            .where(jobs.c.id.in_(candidates.scalar_subquery()))
-            .values(
-                status=_S.RUNNING.value,
-                attempts=jobs.c.attempts + 1,
-                worker_id=worker_id,
-                lease_token=uuid.uuid4(),
-                lease_expires_at=self.time.after(now, lease_seconds),
-                started_at=now,
-                updated_at=now,
-                version=_NEXT_VERSION,
-            )
-            .returning(*JOB_COLUMNS)
-        )
+        shape = claim_shape(self.time, job_types, job_ids, queues, lease_seconds)
+        stmt = self._claims.get(shape)
+        if stmt is None:
+            stmt = self._claims[shape] = claim_statement(self.time, shape)
+        params = claim_params(worker_id, limit, lease_seconds, now, job_types, job_ids, queues)
         with self._write() as conn:
-            claimed = [to_job(r) for r in conn.execute(stmt)]
+            claimed = [to_job(r) for r in conn.execute(stmt, params)]
             self.dialect.insert_events(
                 conn,
                 [
