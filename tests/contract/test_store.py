@@ -127,7 +127,11 @@ def test_repeated_claims_of_one_shape_take_their_own_values(
     st: SQLStore, clock: ManualClock
 ) -> None:
     # The claim's statement is built once per shape; each call's values are its own.
-    a, b, c = (st.enqueue(JobSpec(t)) for t in ("a", "b", "a"))
+    a, b, c = (
+        st.enqueue(JobSpec(t, run_at=clock.now() + dt.timedelta(seconds=i)))
+        for i, t in enumerate(("a", "b", "a"))
+    )
+    clock.advance(3)  # all due, in run_at order a, b, c
     first = st.claim("w1", ["a"], 1, LEASE)
     clock.advance(5)
     second = st.claim("w2", ["b"], 1, 2 * LEASE)
