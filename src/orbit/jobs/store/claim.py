@@ -89,6 +89,8 @@ def claim_statement(time: Timebase, shape: ClaimShape) -> sa.Update:
 
 
 def claim_params(
+    time: Timebase,
+    shape: ClaimShape,
     worker_id: str,
     limit: int,
     lease_seconds: float,
@@ -97,14 +99,16 @@ def claim_params(
     job_ids: Sequence[uuid.UUID] | None,
     queues: Sequence[str] | None,
 ) -> dict[str, Any]:
-    """The values of one claim: a fresh lease token, now, and the lists."""
+    """The values of one claim: a fresh lease token, now, the expiry (unless it is SQL in
+    ``shape``) and the lists."""
     params: dict[str, Any] = {
         "c_now": now,
         "c_limit": limit,
         "c_worker": worker_id,
         "c_token": uuid.uuid4(),
-        "c_expires": now + dt.timedelta(seconds=lease_seconds),
     }
+    if shape.lease_seconds is None:
+        params["c_expires"] = time.after(now, lease_seconds)
     if job_types is not None:
         params["c_types"] = list(job_types)
     if job_ids is not None:

@@ -166,7 +166,9 @@ class SQLStore(BulkWrites, GuardedWrites, StoreReads):
         stmt = self._claims.get(shape)
         if stmt is None:
             stmt = self._claims[shape] = claim_statement(self.time, shape)
-        params = claim_params(worker_id, limit, lease_seconds, now, job_types, job_ids, queues)
+        params = claim_params(
+            self.time, shape, worker_id, limit, lease_seconds, now, job_types, job_ids, queues
+        )
         with self._write() as conn:
             claimed = [to_job(r) for r in conn.execute(stmt, params)]
             self.dialect.insert_events(
