@@ -71,9 +71,12 @@ def summary_ms(samples_s: list[float]) -> str:
     )
 
 
-def dialect_args(description: str) -> argparse.Namespace:
+def dialect_args(description: str, jobs: int | None = None) -> argparse.Namespace:
+    """``--dialect`` (repeatable; both by default), and ``--jobs`` when ``jobs`` is given."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--dialect", choices=DIALECTS, action="append")
+    if jobs is not None:
+        parser.add_argument("--jobs", type=int, default=jobs)
     args = parser.parse_args()
     args.dialects = args.dialect or list(DIALECTS)
     return args
