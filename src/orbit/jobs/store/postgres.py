@@ -32,6 +32,7 @@ from orbit.jobs.store.dialect import Dialect, Timebase
 from orbit.jobs.store.feed import RUNNABLE, Change, ChangeFeed, ChangeKind, FeedSource
 from orbit.jobs.store.guards import held_sql
 from orbit.jobs.store.outcomes import outcome_params, outcome_payload
+from orbit.jobs.store.postgres_liveness import check_on_checkout
 from orbit.jobs.store.raw import dbapi_connection
 from orbit.jobs.store.reads import JobById
 from orbit.jobs.store.rows import NEW_EVENT_COLUMNS, NEW_JOB_COLUMNS
@@ -46,15 +47,14 @@ log = logging.getLogger("orbit.jobs.postgres")
 
 def create_postgres_engine(url: sa.URL) -> Engine:
     """An engine on psycopg 3 for a PostgreSQL URL."""
-    # pre_ping: after a server restart every pooled connection is dead; each checkout
-    # checks its connection first (one round trip) and reconnects, instead of failing
-    # one request per pooled connection.
-    return sa.create_engine(
-        url.set(drivername="postgresql+psycopg"),
-        pool_size=10,
-        max_overflow=20,
-        pool_pre_ping=True,
+    # After a server restart every pooled connection is dead; each checkout looks at its
+    # connection's socket first (no round trip, ``postgres_liveness.py``) and reconnects,
+    # instead of failing one request per pooled connection.
+    engine = sa.create_engine(
+        url.set(drivername="postgresql+psycopg"), pool_size=10, max_overflow=20
     )
+    check_on_checkout(engine)
+    return engine
 
 
 def libpq_conninfo(engine: Engine) -> str:
@@ -260,12 +260,9 @@ class PostgresDialect(Dialect):
         # so connections never switch modes (which costs a round trip each way).
         if self._autocommit_engine is None:
             self._autocommit_engine = sa.create_engine(
-                engine.url,
-                isolation_level="AUTOCOMMIT",
-                pool_size=4,
-                max_overflow=16,
-                pool_pre_ping=True,
+                engine.url, isolation_level="AUTOCOMMIT", pool_size=4, max_overflow=16
             )
+            check_on_checkout(self._autocommit_engine)
         return self._autocommit_engine
 
     def autocommit_engine(self, engine: Engine) -> Engine:
