@@ -155,6 +155,18 @@ def test_claim_records_a_running_event(st: SQLStore) -> None:
     assert kinds(st, job.id) == [(1, "status", "pending"), (2, "status", "running")]
 
 
+def test_each_claimed_job_gets_its_own_running_event(st: SQLStore) -> None:
+    # PostgreSQL writes these events in the claim's own statement; SQLite after it.
+    first, second = st.enqueue(JobSpec("t")), st.enqueue(JobSpec("t", max_attempts=5))
+    claimed = {j.id: j for j in st.claim("w-one", None, 2, LEASE)}
+    assert set(claimed) == {first.id, second.id}
+    for job in claimed.values():
+        (event,) = st.events_after(job.id, 1)
+        assert (event.seq, event.kind) == (job.version, "status")
+        assert event.payload == {"status": "running", "attempt": 1, "worker_id": "w-one"}
+        assert event.created_at == job.started_at
+
+
 def test_concurrent_claims_never_share_a_job(db_url: str) -> None:
     seed = open_store(db_url)
     seed.enqueue_many([JobSpec("t") for _ in range(200)])

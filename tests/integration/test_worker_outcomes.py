@@ -38,13 +38,15 @@ MARKER = "result-text-that-must-not-reach-the-log"
 
 
 class WriteOutage:
-    """Fault injection: the database refuses every write of ``engine`` for a while."""
+    """Fault injection: the database refuses every write of ``store`` for a while (on
+    each of its pools: PostgreSQL runs single-statement writes on an autocommit pool)."""
 
-    def __init__(self, engine: sa.Engine) -> None:
+    def __init__(self, store: SQLStore) -> None:
         self.until = 0.0
         self.refused = 0
-        self._error = engine.dialect.loaded_dbapi.OperationalError
-        sa.event.listen(engine, "before_cursor_execute", self._check)
+        self._error = store.engine.dialect.loaded_dbapi.OperationalError
+        for engine in {store.engine, store.dialect.autocommit_engine(store.engine)}:
+            sa.event.listen(engine, "before_cursor_execute", self._check)
 
     def start(self, seconds: float) -> None:
         self.until = time.monotonic() + seconds
@@ -94,7 +96,7 @@ async def finished(client: JobClient, job_id: uuid.UUID, timeout: float = 10.0) 
 async def test_a_finished_job_keeps_its_lease_until_its_outcome_is_stored(
     store: SQLStore, client: JobClient, run_worker: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    outage = WriteOutage(store.engine)
+    outage = WriteOutage(store)
     runs: list[int] = []
     registry = JobRegistry()
 
@@ -120,7 +122,7 @@ async def test_a_finished_job_keeps_its_lease_until_its_outcome_is_stored(
 async def test_an_outcome_is_given_up_only_once_its_lease_has_expired(
     store: SQLStore, client: JobClient, run_worker: Any
 ) -> None:
-    outage = WriteOutage(store.engine)
+    outage = WriteOutage(store)
     registry = JobRegistry()
 
     @registry.job("finish_into_long_outage", max_attempts=2)

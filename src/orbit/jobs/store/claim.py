@@ -12,15 +12,18 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import sqlalchemy as sa
 
+from orbit.jobs.models import Job
 from orbit.jobs.states import JobStatus
-from orbit.jobs.store.dialect import Timebase
 from orbit.jobs.store.guards import IS_PENDING
-from orbit.jobs.store.rows import JOB_COLUMNS
+from orbit.jobs.store.rows import JOB_COLUMNS, event_row, status_payload
 from orbit.jobs.store.schema import jobs
+
+if TYPE_CHECKING:
+    from orbit.jobs.store.dialect import Timebase
 
 
 class ClaimShape(NamedTuple):
@@ -86,6 +89,12 @@ def claim_statement(time: Timebase, shape: ClaimShape) -> sa.Update:
         )
         .returning(*JOB_COLUMNS)
     )
+
+
+def claim_event(job: Job, now: dt.datetime) -> dict[str, Any]:
+    """The ``status`` event of a job's claim (its attempt and the worker that took it)."""
+    payload = status_payload(JobStatus.RUNNING, attempt=job.attempts, worker_id=job.worker_id)
+    return event_row(job.id, job.version, "status", payload, now)
 
 
 def claim_params(

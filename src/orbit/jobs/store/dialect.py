@@ -16,6 +16,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from orbit.jobs.clock import Clock
 from orbit.jobs.models import Job, Lease, Outcome
+from orbit.jobs.states import JobStatus
+from orbit.jobs.store.claim import ClaimShape, claim_event, claim_statement
 from orbit.jobs.store.feed import FeedSource
 from orbit.jobs.store.outcomes import PROGRESS, insert_events, record_outcome
 from orbit.jobs.store.rows import JOB_COLUMNS, event_row, to_job
@@ -103,6 +105,19 @@ class Dialect:
             self.after_enqueue(conn)
         return to_job(row)
 
+    def claim_statement(self, time: Timebase, shape: ClaimShape) -> sa.Executable:
+        """The claim of ``shape``, built once and run by ``claim`` with fresh values."""
+        return claim_statement(time, shape)
+
+    def claim(
+        self, engine: Engine, statement: sa.Executable, params: dict[str, Any], now: dt.datetime
+    ) -> list[Job]:
+        """Run a claim and append each claimed job's event, in one transaction."""
+        with engine.begin() as conn:
+            claimed = [to_job(r) for r in conn.execute(statement, params)]
+            self.insert_events(conn, [claim_event(j, now) for j in claimed])
+        return claimed
+
     def insert_jobs(
         self, conn: Connection, rows: list[dict[str, Any]], events: list[dict[str, Any]]
     ) -> None:
@@ -136,11 +151,15 @@ class Dialect:
         return version
 
     def record_outcomes(
-        self, conn: Connection, outcomes: Sequence[Outcome], now: dt.datetime
+        self, engine: Engine, outcomes: Sequence[Outcome], now: dt.datetime
     ) -> set[uuid.UUID]:
-        """Record finished jobs; returns the ids whose lease was lost (nothing written)."""
-        recorded = [record_outcome(conn, o, now) for o in outcomes]
-        insert_events(conn, [row for row in recorded if row is not None])
+        """Record finished jobs in one transaction (announcing jobs handed back to
+        ``pending`` as runnable); returns the ids whose lease was lost (nothing written)."""
+        with engine.begin() as conn:
+            recorded = [record_outcome(conn, o, now) for o in outcomes]
+            insert_events(conn, [row for row in recorded if row is not None])
+            if any(o.status is JobStatus.PENDING for o in outcomes):
+                self.after_enqueue(conn)
         return {o.lease.job_id for o, row in zip(outcomes, recorded, strict=True) if row is None}
 
     def snapshot_engine(self, engine: Engine) -> Engine:

@@ -28,6 +28,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from orbit.jobs.clock import Clock, is_simulated
 from orbit.jobs.models import Job, Lease, Outcome
+from orbit.jobs.states import JobStatus
+from orbit.jobs.store.claim import ClaimShape, claim_statement
 from orbit.jobs.store.dialect import Dialect, Timebase
 from orbit.jobs.store.feed import RUNNABLE, Change, ChangeFeed, ChangeKind, FeedSource
 from orbit.jobs.store.guards import held_sql
@@ -35,8 +37,8 @@ from orbit.jobs.store.outcomes import outcome_params, outcome_payload
 from orbit.jobs.store.postgres_liveness import check_on_checkout
 from orbit.jobs.store.raw import dbapi_connection
 from orbit.jobs.store.reads import JobById
-from orbit.jobs.store.rows import NEW_EVENT_COLUMNS, NEW_JOB_COLUMNS
-from orbit.jobs.store.schema import UTCDateTime
+from orbit.jobs.store.rows import NEW_EVENT_COLUMNS, NEW_JOB_COLUMNS, to_job
+from orbit.jobs.store.schema import UTCDateTime, job_events
 
 CHANNEL = "orbit_changes"
 RUNNABLE_TAG = "r"
@@ -158,13 +160,16 @@ WITH o AS (
         version = j.version + 1
     FROM o
     WHERE {held_sql("j", "o.id", "o.token")}
-    RETURNING j.id, j.version, j.project_id, o.payload
+    RETURNING j.id, j.version, j.project_id, j.status, o.payload
 ), e AS (
     INSERT INTO job_events (job_id, seq, kind, payload, created_at)
     SELECT u.id, u.version, 'status', CAST(u.payload AS jsonb), :now FROM u
 )
 SELECT u.id FROM u
-CROSS JOIN LATERAL (SELECT pg_notify('{CHANNEL}', {_payload("u")}) AS sent) AS n
+CROSS JOIN LATERAL (
+    SELECT pg_notify('{CHANNEL}', {_payload("u")}) AS sent,
+        CASE WHEN u.status = 'pending' THEN pg_notify('{CHANNEL}', '{RUNNABLE_TAG}') END AS work
+) AS n
 """)
 
 
@@ -229,6 +234,41 @@ SELECT j.* FROM j CROSS JOIN LATERAL (
 ) AS wake
 """)
 
+
+def announced_claim(update: sa.Update) -> sa.Select[Any]:
+    """The claim ``update`` with its events and their NOTIFYs, as one statement:
+    ``WITH claimed AS (UPDATE … RETURNING …), events AS (INSERT INTO job_events …)
+    SELECT claimed.* FROM claimed, LATERAL (SELECT pg_notify(…))``."""
+    claimed = update.cte("claimed")
+    payload = sa.func.jsonb_build_object(
+        sa.literal_column("'status'"),
+        sa.literal_column(f"'{JobStatus.RUNNING.value}'"),
+        sa.literal_column("'attempt'"),
+        claimed.c.attempts,
+        sa.literal_column("'worker_id'"),
+        claimed.c.worker_id,
+    )
+    events = (
+        sa.insert(job_events)
+        .from_select(
+            ["job_id", "seq", "kind", "payload", "created_at"],
+            sa.select(
+                claimed.c.id,
+                claimed.c.version,
+                sa.literal_column("'status'"),
+                payload,
+                claimed.c.started_at,
+            ),
+        )
+        .cte("events")
+    )
+    notify = sa.func.pg_notify(
+        sa.literal_column(f"'{CHANNEL}'"), sa.literal_column(_payload("claimed"))
+    )
+    announce = sa.lateral(sa.select(notify.label("sent")), name="announce")
+    return sa.select(*claimed.c).add_cte(events).select_from(claimed.join(announce, sa.true()))
+
+
 _JSON_COLUMNS = {"input_data", "payload"}
 
 
@@ -292,6 +332,17 @@ class PostgresDialect(Dialect):
             description = cursor.description if decoder.needs_description else ()
         return decoder.to_job(row, description)
 
+    def claim_statement(self, time: Timebase, shape: ClaimShape) -> sa.Executable:
+        return announced_claim(claim_statement(time, shape))
+
+    def claim(
+        self, engine: Engine, statement: sa.Executable, params: dict[str, Any], now: dt.datetime
+    ) -> list[Job]:
+        # The claim, its events and NOTIFYs in one autocommitted statement: no BEGIN and
+        # COMMIT round trips, and no second statement for the events.
+        with self._autocommit(engine).connect() as conn:
+            return [to_job(r) for r in conn.execute(statement, params)]
+
     def insert_jobs(
         self, conn: Connection, rows: list[dict[str, Any]], events: list[dict[str, Any]]
     ) -> None:
@@ -347,26 +398,31 @@ class PostgresDialect(Dialect):
         return None if version is None else int(version)
 
     def record_outcomes(
-        self, conn: Connection, outcomes: Sequence[Outcome], now: dt.datetime
+        self, engine: Engine, outcomes: Sequence[Outcome], now: dt.datetime
     ) -> set[uuid.UUID]:
+        # One autocommitted statement: the rows, their events, and the NOTIFYs (``r`` for
+        # jobs handed back to pending).
         params = [outcome_params(o, now) for o in outcomes]
-        recorded = conn.execute(
-            RECORD_BATCH,
-            {
-                "ids": [p["o_id"] for p in params],
-                "tokens": [p["o_token"] for p in params],
-                "statuses": [p["o_status"] for p in params],
-                "results": [json.dumps(p["o_result"]) for p in params],
-                "errors": [p["o_error"] for p in params],
-                "run_ats": [p["o_run_at"] for p in params],
-                "given_back": [p["o_given_back"] for p in params],
-                "payloads": [json.dumps(outcome_payload(o)) for o in outcomes],
-                "codes": [p["o_error_code"] for p in params],
-                "now": now,
-                "db_clock": self._db_clock,
-            },
-        ).scalars()
-        return {o.lease.job_id for o in outcomes} - set(recorded)
+        with self._autocommit(engine).connect() as conn:
+            recorded = set(
+                conn.execute(
+                    RECORD_BATCH,
+                    {
+                        "ids": [p["o_id"] for p in params],
+                        "tokens": [p["o_token"] for p in params],
+                        "statuses": [p["o_status"] for p in params],
+                        "results": [json.dumps(p["o_result"]) for p in params],
+                        "errors": [p["o_error"] for p in params],
+                        "run_ats": [p["o_run_at"] for p in params],
+                        "given_back": [p["o_given_back"] for p in params],
+                        "payloads": [json.dumps(outcome_payload(o)) for o in outcomes],
+                        "codes": [p["o_error_code"] for p in params],
+                        "now": now,
+                        "db_clock": self._db_clock,
+                    },
+                ).scalars()
+            )
+        return {o.lease.job_id for o in outcomes} - recorded
 
     def after_enqueue(self, conn: Connection) -> None:
         conn.execute(sa.text(f"NOTIFY {CHANNEL}, '{RUNNABLE_TAG}'"))

@@ -32,7 +32,7 @@ from orbit.jobs.errors import DuplicateIdempotencyKey, ErrorCode, InvalidTransit
 from orbit.jobs.models import JSON, Job, JobSpec, Lease, Outcome
 from orbit.jobs.states import RETRYABLE, TERMINAL, JobStatus
 from orbit.jobs.store.bulk import BulkWrites
-from orbit.jobs.store.claim import ClaimShape, claim_params, claim_shape, claim_statement
+from orbit.jobs.store.claim import ClaimShape, claim_params, claim_shape
 from orbit.jobs.store.dialect import Dialect, read_only
 from orbit.jobs.store.feed import ChangeFeed
 from orbit.jobs.store.guarded import GuardedWrites
@@ -64,7 +64,7 @@ class SQLStore(BulkWrites, GuardedWrites, StoreReads):
         self.clock: Clock = clock or SystemClock()
         # Leases and run_at: the database's clock on PostgreSQL (hosts disagree), else ours.
         self.time = dialect.timebase(self.clock)
-        self._claims: dict[ClaimShape, sa.Update] = {}
+        self._claims: dict[ClaimShape, sa.Executable] = {}
         self._read_engine = read_only(engine)
         self.feed = ChangeFeed(dialect.feed_source(engine))
 
@@ -165,25 +165,11 @@ class SQLStore(BulkWrites, GuardedWrites, StoreReads):
         shape = claim_shape(self.time, job_types, job_ids, queues, lease_seconds)
         stmt = self._claims.get(shape)
         if stmt is None:
-            stmt = self._claims[shape] = claim_statement(self.time, shape)
+            stmt = self._claims[shape] = self.dialect.claim_statement(self.time, shape)
         params = claim_params(
             self.time, shape, worker_id, limit, lease_seconds, now, job_types, job_ids, queues
         )
-        with self._write() as conn:
-            claimed = [to_job(r) for r in conn.execute(stmt, params)]
-            self.dialect.insert_events(
-                conn,
-                [
-                    event_row(
-                        j.id,
-                        j.version,
-                        "status",
-                        status_payload(_S.RUNNING, attempt=j.attempts, worker_id=worker_id),
-                        now,
-                    )
-                    for j in claimed
-                ],
-            )
+        claimed = self.dialect.claim(self.engine, stmt, params, now)
         if claimed:
             self._committed()
         claimed.sort(key=lambda j: (j.priority, j.run_at, j.id))
@@ -254,10 +240,7 @@ class SQLStore(BulkWrites, GuardedWrites, StoreReads):
         if not outcomes:
             return set()
         requeued = any(o.status is _S.PENDING for o in outcomes)
-        with self._write() as conn:
-            lost = self.dialect.record_outcomes(conn, outcomes, self.clock.now())
-            if requeued:
-                self.dialect.after_enqueue(conn)
+        lost = self.dialect.record_outcomes(self.engine, outcomes, self.clock.now())
         if len(lost) < len(outcomes) or requeued:
             self._committed(runnable=requeued)
         return lost
