@@ -13,8 +13,10 @@ Where changes come from (one source per store, written in the dialect's file):
   ``e <job_id> <project_id>`` (a job's log grew).
 * SQLite (``sqlite.DataVersionSource``): one dedicated connection that checks ``PRAGMA
   data_version`` (it changes whenever another connection, in any process, commits) every
-  few milliseconds, and at once when this process's own store committed. On a change it
-  reads the ids of the new log rows once, only while someone follows events.
+  few milliseconds, and at once when this process's own store committed or another
+  process announced a commit (``sqlite_wakeups.py``: a datagram per commit to every other
+  watcher of the file). On a change it reads the ids of the new log rows once, only
+  while someone follows events.
 
 The store also publishes its own commits in-process (``committed``): ``RUNNABLE`` goes to
 the subscribers at once, and the source is poked so the log is looked at now.
@@ -91,6 +93,13 @@ class FeedSource:
 
     def poke(self) -> None:
         """This process committed events: look now (loop thread)."""
+
+    def announce(self) -> None:
+        """This process committed: tell other processes' watchers, where the database
+        does not (any thread; never blocks)."""
+
+    def close(self) -> None:
+        """Release what ``announce`` holds (the store is closing)."""
 
 
 @dataclasses.dataclass(eq=False)
@@ -220,6 +229,7 @@ class ChangeFeed:
 
     def committed(self, *, runnable: bool) -> None:
         """The store committed events in this process (any thread; cheap when idle)."""
+        self.source.announce()
         if runnable:
             self.publish([RUNNABLE])
         # Pokes only speed up event followers; the worker got RUNNABLE above already.

@@ -86,6 +86,7 @@ class SQLStore(BulkWrites, GuardedWrites, StoreReads):
 
     def close(self) -> None:
         """Release every pooled connection."""
+        self.feed.source.close()
         self.dialect.close()
         self.engine.dispose()
 

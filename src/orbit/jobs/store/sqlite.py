@@ -7,7 +7,9 @@
   which ``busy_timeout`` does not retry; read-only connections keep a plain ``BEGIN``.
 * The change feed (``feed.py``) learns of other connections' commits by checking
   ``PRAGMA data_version`` on a dedicated connection; the value changes whenever another
-  connection commits, and reading it costs microseconds.
+  connection commits, and reading it costs microseconds. It checks every few
+  milliseconds, and at once when another process announces a commit
+  (``sqlite_wakeups.py``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import contextlib
 import datetime as dt
 import functools
 import json
+import logging
 import sqlite3
 import uuid
 from collections.abc import Callable
@@ -32,9 +35,12 @@ from orbit.jobs.store.dialect import READ_ONLY_OPTION, Dialect
 from orbit.jobs.store.feed import RUNNABLE, Change, ChangeFeed, ChangeKind, FeedSource
 from orbit.jobs.store.raw import dbapi_connection
 from orbit.jobs.store.rows import ENQUEUE_COLUMNS, NEW_EVENT_COLUMNS, NEW_JOB_COLUMNS, new_job
+from orbit.jobs.store.sqlite_wakeups import Announcer, Listener, wakeup_directory
 from orbit.jobs.store.sqlite_writes import BUSY_TIMEOUT_MS, QueuedWriteConnection, write_lock
 
 POLL_SECONDS = 0.005
+
+log = logging.getLogger("orbit.jobs.sqlite")
 _TAIL_BATCH = 10_000
 
 
@@ -86,10 +92,11 @@ class DataVersionSource(FeedSource):
 
     ``data_version`` changes when any other connection commits (this process's pooled
     connections too: the watcher has a connection of its own). A check costs microseconds,
-    so it runs every ``poll_seconds`` and at once when this process's store pokes it (it
-    does while anyone follows events). On a change it publishes ``RUNNABLE`` (a commit may
-    have made work runnable) and, while anyone follows events, reads the ids of the new
-    log rows once for all of them.
+    so it runs every ``poll_seconds``, at once when this process's store pokes it (it
+    does while anyone follows events) and at once when another process's store announces
+    a commit to this watcher's socket (``sqlite_wakeups.py``). On a change it publishes
+    ``RUNNABLE`` (a commit may have made work runnable) and, while anyone follows events,
+    reads the ids of the new log rows once for all of them.
     """
 
     needs_pokes = True
@@ -99,13 +106,50 @@ class DataVersionSource(FeedSource):
         self.poll_seconds = poll_seconds
         self._poked: asyncio.Event | None = None
 
+    @functools.cached_property
+    def _announcer(self) -> Announcer:
+        return Announcer(wakeup_directory(self.path))
+
     def poke(self) -> None:
         if self._poked is not None:
             self._poked.set()
 
+    def announce(self) -> None:
+        self._announcer.announce()
+
+    def close(self) -> None:
+        if "_announcer" in self.__dict__:
+            self._announcer.close()
+
+    def _listen(self, poked: asyncio.Event) -> Listener | None:
+        """Bind this watcher's wake-up socket; other processes' commits then set ``poked``."""
+        directory = self._announcer.directory
+        if directory is None:
+            return None
+        try:
+            listener = Listener(directory)
+        except OSError as exc:
+            log.warning("no wake-up socket in %s (%s); polling only", directory, exc)
+            return None
+
+        def woken() -> None:
+            listener.drain()
+            poked.set()
+
+        asyncio.get_running_loop().add_reader(listener.socket.fileno(), woken)
+        self._announcer.own = listener.name
+        return listener
+
+    def _unlisten(self, listener: Listener | None) -> None:
+        if listener is not None:
+            asyncio.get_running_loop().remove_reader(listener.socket.fileno())
+            self._announcer.own = None
+            listener.close()
+
     async def run(self, feed: ChangeFeed) -> None:
         conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         poked = self._poked = asyncio.Event()
+        listener = self._listen(poked)
         try:
             conn.execute("PRAGMA busy_timeout=1000")  # never hold the loop for long
             version = conn.execute("PRAGMA data_version").fetchone()[0]
@@ -126,6 +170,7 @@ class DataVersionSource(FeedSource):
                 # Any commit may have made work runnable (a retry, a requeue, an enqueue).
                 feed.publish([RUNNABLE, *changes])
         finally:
+            self._unlisten(listener)
             self._poked = None
             conn.close()
 
