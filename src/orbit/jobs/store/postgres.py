@@ -290,6 +290,7 @@ class PostgresDialect(Dialect):
         self._autocommit_engine: Engine | None = None
         self._db_clock = False
         self._insert_job: tuple[str, JobById] | None = None
+        self._progress: str | None = None
 
     def timebase(self, clock: Clock) -> Timebase:
         self._db_clock = not is_simulated(clock)
@@ -384,18 +385,25 @@ class PostgresDialect(Dialect):
         message: str | None,
         now: dt.datetime,
     ) -> int | None:
-        payload = json.dumps({"percent": percent, "message": message})
+        # Straight through the driver, compiled once, as ``insert_job``.
+        autocommit = self._autocommit(engine)
+        if self._progress is None:
+            self._progress = PROGRESS.compile(autocommit).string
         params = {
             "id": lease.job_id,
             "token": lease.token,
             "percent": percent,
             "message": message,
             "now": now,
-            "payload": payload,
+            "payload": json.dumps({"percent": percent, "message": message}),
         }
-        with self._autocommit(engine).connect() as conn:
-            version = conn.execute(PROGRESS, params).scalar()
-        return None if version is None else int(version)
+        with (
+            dbapi_connection(autocommit, self._progress, params) as conn,
+            conn.cursor() as cursor,
+        ):
+            cursor.execute(self._progress, params)
+            row = cursor.fetchone()
+        return None if row is None else int(row[0])
 
     def record_outcomes(
         self, engine: Engine, outcomes: Sequence[Outcome], now: dt.datetime

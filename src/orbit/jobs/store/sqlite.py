@@ -28,13 +28,21 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.engine import Connection, Engine
 
-from orbit.jobs.models import Job
+from orbit.jobs.models import Job, Lease
 from orbit.jobs.store.dialect import READ_ONLY_OPTION, Dialect
 from orbit.jobs.store.feed import RUNNABLE, Change, ChangeFeed, ChangeKind, FeedSource
+from orbit.jobs.store.outcomes import PROGRESS
 from orbit.jobs.store.raw import dbapi_connection
-from orbit.jobs.store.rows import ENQUEUE_COLUMNS, NEW_EVENT_COLUMNS, NEW_JOB_COLUMNS, new_job
+from orbit.jobs.store.rows import (
+    ENQUEUE_COLUMNS,
+    NEW_EVENT_COLUMNS,
+    NEW_JOB_COLUMNS,
+    event_row,
+    new_job,
+)
 from orbit.jobs.store.sqlite_wakeups import Announcer, Listener, wakeup_directory
 from orbit.jobs.store.sqlite_writes import BUSY_TIMEOUT_MS, QueuedWriteConnection, write_lock
 
@@ -241,6 +249,14 @@ _ENQUEUE_CONVERTERS = tuple((c, _CONVERT.get(c, _same)) for c in ENQUEUE_COLUMNS
 _INPUT_DATA = ENQUEUE_COLUMNS.index("input_data")
 
 
+@functools.cache
+def _progress_statement() -> tuple[str, tuple[str, ...], dict[str, Any]]:
+    """``PROGRESS`` in SQLite's SQL: its text, its parameters' order, its constants."""
+    compiled = PROGRESS.compile(dialect=sqlite_dialect())
+    assert compiled.positiontup is not None
+    return compiled.string, tuple(compiled.positiontup), dict(compiled.params)
+
+
 def _job_params(row: dict[str, Any]) -> tuple[Any, ...]:
     return tuple(convert(row[column]) for column, convert in _JOB_CONVERTERS)
 
@@ -274,6 +290,40 @@ class SQLiteDialect(Dialect):
                 raise
             conn.commit()
         return new_job(values, json.loads(params[_INPUT_DATA]))
+
+    def write_progress(
+        self,
+        engine: Engine,
+        lease: Lease,
+        percent: float | None,
+        message: str | None,
+        now: dt.datetime,
+    ) -> int | None:
+        # Straight through sqlite3, as ``insert_job``: the guarded update, then its event.
+        sql, names, constants = _progress_statement()
+        values = {
+            **constants,
+            "p_id": lease.job_id.hex,
+            "p_token": lease.token.hex,
+            "p_percent": percent,
+            "p_message": message,
+            "p_now": _time_text(now),
+        }
+        params = tuple(values[name] for name in names)
+        with dbapi_connection(engine, sql, params) as conn:
+            assert isinstance(conn, QueuedWriteConnection)
+            conn.begin_immediate()
+            try:
+                row = conn.execute(sql, params).fetchone()
+                if row is not None:
+                    payload = {"percent": percent, "message": message}
+                    event = event_row(lease.job_id, row[0], "progress", payload, now)
+                    conn.execute(_INSERT_EVENT, _event_params(event))
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
+        return None if row is None else int(row[0])
 
     def insert_jobs(
         self, conn: Connection, rows: list[dict[str, Any]], events: list[dict[str, Any]]
