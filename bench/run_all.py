@@ -14,6 +14,7 @@ BENCHMARKS = (
     "bench.http_accept",
     "bench.app_latency",
     "bench.progress_latency",
+    "bench.worker_startup",
 )
 
 

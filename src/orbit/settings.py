@@ -24,7 +24,9 @@ class LogSettings(BaseSettings):
     environment is reported by the command that needs it, after logging is set up.
     """
 
-    model_config = SettingsConfigDict(env_prefix="ORBIT_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="ORBIT_", env_file=".env", extra="ignore", defer_build=True
+    )
 
     log_level: str = "INFO"
 
@@ -32,7 +34,9 @@ class LogSettings(BaseSettings):
 class Settings(BaseSettings):
     """Every knob of Orbit; each field ``x`` is set by ``ORBIT_X``."""
 
-    model_config = SettingsConfigDict(env_prefix="ORBIT_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="ORBIT_", env_file=".env", extra="ignore", defer_build=True
+    )
 
     database_url: str = "sqlite:///.orbit/orbit.db"
     host: str = "127.0.0.1"

@@ -135,7 +135,9 @@ class Worker:
         feed = self.store.feed
         owns_feed = not feed.running  # the application's lifespan may have started it
         wakeup = feed.signal({ChangeKind.RUNNABLE})
-        await feed.ensure_started()
+        # The first claim does not wait for the source to connect: ``live()`` publishes
+        # RUNNABLE to ``wakeup``, so whatever was enqueued before then is claimed anyway.
+        await feed.start()
         keeper = LeaseKeeper(
             self.store,
             self._leases,
