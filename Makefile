@@ -34,6 +34,9 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps -e .
+	# An editable install has no bytecode; compile it once, as installing a wheel does
+	# (Python reads it even where PYTHONDONTWRITEBYTECODE keeps it from writing any).
+	$(BIN)/python -m compileall -q src
 	touch $(STAMP)
 
 .PHONY: lock wheel
