@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from orbit.planning.errors import NotFound
 from orbit.planning.projects.data import load_project, project_idea
 from orbit.planning.records import new_id, one_or_not_found, utcnow
 from orbit.planning.schema import interview_messages, interviews
@@ -88,6 +89,21 @@ def messages_of(conn: Connection, interview_id: uuid.UUID) -> list[dict[str, Any
         .order_by(interview_messages.c.position)
     )
     return [dict(row._mapping) for row in conn.execute(query)]
+
+
+_ANSWER_TARGET = sa.select(
+    interviews.c.project_id,
+    sa.exists().where(interview_messages.c.interview_id == interviews.c.id),
+).where(interviews.c.id == sa.bindparam("interview_id", type_=interviews.c.id.type))
+
+
+def answer_target(conn: Connection, interview_id: uuid.UUID) -> tuple[uuid.UUID, bool]:
+    """The interview's project, and whether it has a message yet, in one statement
+    (``NotFound`` if unknown): what enqueueing an answer needs, whatever its length."""
+    row = conn.execute(_ANSWER_TARGET, {"interview_id": interview_id}).first()
+    if row is None:
+        raise NotFound("interview", interview_id)
+    return row[0], bool(row[1])
 
 
 def load_context(conn: Connection, interview_id: uuid.UUID) -> InterviewContext:

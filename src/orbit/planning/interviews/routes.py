@@ -28,6 +28,7 @@ from orbit.planning.deps import ServicesDep
 from orbit.planning.errors import Conflict, DeadlineExceeded
 from orbit.planning.interviews.data import (
     InterviewContext,
+    answer_target,
     append_messages,
     create_interview,
     delete_interview,
@@ -166,16 +167,29 @@ def get_interview(
     return {**view, "pending_turn": pending_turn(client, interview_id)}
 
 
+def _not_started(interview_id: uuid.UUID) -> Conflict:
+    return Conflict(
+        f"interview {interview_id} has no question yet; wait for its first question "
+        "(the interview's pending_turn job) before answering",
+        "interview-not-started",
+    )
+
+
 def answerable(services: PlanningServices, interview_id: uuid.UUID) -> InterviewContext:
     """The interview's context; ``Conflict`` while its first question is still coming."""
     context = read_context(services, interview_id)
     if not context.messages:
-        raise Conflict(
-            f"interview {interview_id} has no question yet; wait for its first question "
-            "(the interview's pending_turn job) before answering",
-            "interview-not-started",
-        )
+        raise _not_started(interview_id)
     return context
+
+
+def answerable_project(services: PlanningServices, interview_id: uuid.UUID) -> uuid.UUID:
+    """``answerable``'s checks in one read, for a route that only enqueues: the project."""
+    with reading(services.engine) as conn:
+        project_id, asked = answer_target(conn, interview_id)
+    if not asked:
+        raise _not_started(interview_id)
+    return project_id
 
 
 @router.post("/interviews/{interview_id}/send-message-async", status_code=202)
@@ -187,11 +201,11 @@ def send_message_async(
     key: IdempotencyKeyDep,
 ) -> JSONResponse:
     """Enqueue the AI's answer to ``content``; poll the job (or stream its events)."""
-    context = answerable(services, interview_id)
+    project_id = answerable_project(services, interview_id)
     job = client.enqueue(
         JOB_TYPE,
         {"interview_id": str(interview_id), "message": body.content},
-        project_id=context.project_id,
+        project_id=project_id,
         interview_id=interview_id,
         idempotency_key=key,
     )
