@@ -10,7 +10,8 @@ socket there, and the watcher that receives it checks ``data_version`` at once.
 
 It is a hint, like PostgreSQL's ``NOTIFY``: the tables stay the truth and the poll goes
 on, so a lost datagram, a full socket buffer or a writer that does not announce (another
-program, another file path to the same database) only costs the poll's delay. A socket
+program, another path to the same file, a process with another temporary directory such
+as a separate container sharing the file) only costs the poll's delay. A socket
 left by a process that died is removed by the next sender it refuses. Where Unix
 datagram sockets are missing (Windows), or the directory cannot be made safely, nothing
 is announced and the poll alone is used.
