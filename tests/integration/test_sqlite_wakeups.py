@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,6 +23,7 @@ import pytest
 
 from orbit.jobs import JobSpec, JobStatus, SQLStore, open_store
 from orbit.jobs.store.feed import ChangeKind
+from orbit.jobs.store.sqlite import OWN_CHANGES_SECONDS
 from orbit.jobs.store.sqlite_wakeups import Announcer, wakeup_directory
 from tests.conftest import migrate_all
 
@@ -119,3 +122,46 @@ def test_a_directory_others_can_enter_is_not_used(
     assert wakeup_directory(str(tmp_path / "orbit.db")) is None
     shared.chmod(0o700)
     assert wakeup_directory(str(tmp_path / "orbit.db")) is not None
+
+
+async def test_a_stores_own_progress_does_not_wake_its_claim_loop_at_every_poll(
+    url: str,
+) -> None:
+    # A job reporting progress commits every few ms; before, each commit changed
+    # data_version and the next 5 ms poll published RUNNABLE to the worker's claim loop.
+    store = open_store(url)
+    runnable: list[float] = []
+    try:
+        store.feed.subscribe(
+            {ChangeKind.RUNNABLE},
+            lambda changes: runnable.extend(
+                time.monotonic() for c in changes if c.kind is ChangeKind.RUNNABLE
+            ),
+        )
+        await store.feed.ensure_started()
+        job = store.enqueue(JobSpec("woken"))
+        (claimed,) = store.claim("w", None, 1, 300, job_ids=[job.id])
+        runnable.clear()
+        started = time.monotonic()
+        for i in range(100):
+            await asyncio.to_thread(store.progress, claimed.lease, i, "step")
+            await asyncio.sleep(store.feed.source.poll_seconds)  # type: ignore[attr-defined]
+        elapsed = time.monotonic() - started
+        allowed = elapsed / OWN_CHANGES_SECONDS + 3
+        assert len(runnable) <= allowed, f"{len(runnable)} wake-ups in {elapsed:.2f} s"
+
+        # A writer that does not announce (a plain sqlite3 connection) is still seen
+        # while the store's own commits go on.
+        foreign = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+        foreign.execute("UPDATE jobs SET priority = 1 WHERE id = ?", (job.id.hex,))
+        foreign.close()
+        seen = time.monotonic()
+        runnable.clear()
+        deadline = seen + 5
+        while not runnable and time.monotonic() < deadline:
+            await asyncio.to_thread(store.progress, claimed.lease, 1, "more")
+            await asyncio.sleep(0.005)
+        assert runnable, "a foreign commit was never published as RUNNABLE"
+    finally:
+        await store.feed.close()
+        store.close()

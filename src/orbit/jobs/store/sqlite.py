@@ -21,6 +21,7 @@ import functools
 import json
 import logging
 import sqlite3
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -47,6 +48,7 @@ from orbit.jobs.store.sqlite_wakeups import Announcer, Listener, wakeup_director
 from orbit.jobs.store.sqlite_writes import BUSY_TIMEOUT_MS, QueuedWriteConnection, write_lock
 
 POLL_SECONDS = 0.005
+OWN_CHANGES_SECONDS = 0.05
 
 log = logging.getLogger("orbit.jobs.sqlite")
 _TAIL_BATCH = 10_000
@@ -105,6 +107,13 @@ class DataVersionSource(FeedSource):
     a commit to this watcher's socket (``sqlite_wakeups.py``). On a change it publishes
     ``RUNNABLE`` (a commit may have made work runnable) and, while anyone follows events,
     reads the ids of the new log rows once for all of them.
+
+    A change that this store's own commits explain (it committed since the last check,
+    and no other process announced one) publishes ``RUNNABLE`` at most every
+    ``OWN_CHANGES_SECONDS``: the store told its subscribers of its own runnable commits
+    already, and a job reporting progress would otherwise wake its own worker's claim
+    loop at every poll. The check cannot tell such a change from one that a writer who
+    does not announce made at the same moment; that writer's jobs wait that long at most.
     """
 
     needs_pokes = True
@@ -113,6 +122,8 @@ class DataVersionSource(FeedSource):
         self.path = path
         self.poll_seconds = poll_seconds
         self._poked: asyncio.Event | None = None
+        self._own_commits = 0  # this store's commits (counted as it announces them)
+        self._heard = False  # another process announced a commit since the last check
 
     @functools.cached_property
     def _announcer(self) -> Announcer:
@@ -123,6 +134,7 @@ class DataVersionSource(FeedSource):
             self._poked.set()
 
     def announce(self) -> None:
+        self._own_commits += 1
         self._announcer.announce()
 
     def close(self) -> None:
@@ -142,6 +154,7 @@ class DataVersionSource(FeedSource):
 
         def woken() -> None:
             listener.drain()
+            self._heard = True
             poked.set()
 
         asyncio.get_running_loop().add_reader(listener.socket.fileno(), woken)
@@ -162,6 +175,7 @@ class DataVersionSource(FeedSource):
             conn.execute("PRAGMA busy_timeout=1000")  # never hold the loop for long
             version = conn.execute("PRAGMA data_version").fetchone()[0]
             last_id = _last_event_id(conn)
+            own_seen, runnable_at = self._own_commits, 0.0
             feed.live()
             while True:
                 with contextlib.suppress(TimeoutError):
@@ -171,11 +185,19 @@ class DataVersionSource(FeedSource):
                 if current == version:
                     continue
                 version = current
+                own = self._own_commits != own_seen and not self._heard
+                own_seen, self._heard = self._own_commits, False
                 if feed.wants_events:
                     changes, last_id = _tail(conn, last_id)
                 else:  # nobody follows the log: skip reading it, but keep the position
                     changes, last_id = [], _last_event_id(conn)
+                now = time.monotonic()
+                if own and now - runnable_at < OWN_CHANGES_SECONDS:
+                    if changes:
+                        feed.publish(changes)
+                    continue
                 # Any commit may have made work runnable (a retry, a requeue, an enqueue).
+                runnable_at = now
                 feed.publish([RUNNABLE, *changes])
         finally:
             self._unlisten(listener)
