@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import sqlalchemy as sa
@@ -24,6 +24,8 @@ from orbit.jobs.store.schema import jobs
 
 if TYPE_CHECKING:
     from orbit.jobs.store.dialect import Timebase
+
+Filter = Callable[[sa.ColumnElement[bool]], sa.ColumnElement[bool]]
 
 
 class ClaimShape(NamedTuple):
@@ -51,8 +53,18 @@ def claim_shape(
     )
 
 
-def claim_statement(time: Timebase, shape: ClaimShape) -> sa.Update:
-    """``UPDATE jobs … WHERE id IN (the oldest runnable, FOR UPDATE SKIP LOCKED) RETURNING``."""
+def _as_is(term: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
+    return term
+
+
+def claim_statement(time: Timebase, shape: ClaimShape, broad: Filter = _as_is) -> sa.Update:
+    """``UPDATE jobs … WHERE id IN (the oldest runnable, FOR UPDATE SKIP LOCKED) RETURNING``.
+
+    The candidates come in claim order from the partial indexes over pending rows:
+    ``ix_jobs_claim`` (queue first) when queues are given, ``ix_jobs_claim_any_queue``
+    otherwise. ``broad`` marks the filters that most pending rows pass (the status test,
+    the worker's job types) where a dialect's planner must be told so.
+    """
     now = sa.bindparam("c_now", type_=jobs.c.started_at.type)
     due_now: Any = now
     expires: Any = sa.bindparam("c_expires", type_=jobs.c.lease_expires_at.type)
@@ -60,9 +72,10 @@ def claim_statement(time: Timebase, shape: ClaimShape) -> sa.Update:
         # The database's clock: both are SQL (``now()``), the host's time is not used.
         host = dt.datetime.now(dt.UTC)
         due_now, expires = time.now(host), time.after(host, shape.lease_seconds)
-    candidates = sa.select(jobs.c.id).where(IS_PENDING, jobs.c.run_at <= due_now)
+    candidates = sa.select(jobs.c.id).where(broad(IS_PENDING), jobs.c.run_at <= due_now)
     if shape.by_type:
-        candidates = candidates.where(jobs.c.job_type.in_(sa.bindparam("c_types", expanding=True)))
+        types = jobs.c.job_type.in_(sa.bindparam("c_types", expanding=True))
+        candidates = candidates.where(broad(types))
     if shape.by_id:
         candidates = candidates.where(jobs.c.id.in_(sa.bindparam("c_ids", expanding=True)))
     if shape.by_queue:

@@ -127,6 +127,15 @@ jobs = sa.Table(
         postgresql_where=sa.text("status = 'pending'"),
         sqlite_where=sa.text("status = 'pending'"),
     ),
+    # The same order across every queue, for workers that serve them all (no queue filter).
+    sa.Index(
+        "ix_jobs_claim_any_queue",
+        "priority",
+        "run_at",
+        "id",
+        postgresql_where=sa.text("status = 'pending'"),
+        sqlite_where=sa.text("status = 'pending'"),
+    ),
     # The reaper scans running rows by lease expiry.
     sa.Index(
         "ix_jobs_lease_expires_at",

@@ -33,7 +33,8 @@ from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.engine import Connection, Engine
 
 from orbit.jobs.models import Job, Lease
-from orbit.jobs.store.dialect import READ_ONLY_OPTION, Dialect
+from orbit.jobs.store.claim import ClaimShape, claim_statement
+from orbit.jobs.store.dialect import READ_ONLY_OPTION, Dialect, Timebase
 from orbit.jobs.store.feed import RUNNABLE, Change, ChangeFeed, ChangeKind, FeedSource
 from orbit.jobs.store.outcomes import PROGRESS
 from orbit.jobs.store.raw import dbapi_connection
@@ -271,6 +272,10 @@ _ENQUEUE_CONVERTERS = tuple((c, _CONVERT.get(c, _same)) for c in ENQUEUE_COLUMNS
 _INPUT_DATA = ENQUEUE_COLUMNS.index("input_data")
 
 
+def _likely(term: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
+    return sa.func.likely(term)  # untyped: a Boolean would render as "likely(…) = 1"
+
+
 @functools.cache
 def _progress_statement() -> tuple[str, tuple[str, ...], dict[str, Any]]:
     """``PROGRESS`` in SQLite's SQL: its text, its parameters' order, its constants."""
@@ -312,6 +317,13 @@ class SQLiteDialect(Dialect):
                 raise
             conn.commit()
         return new_job(values, json.loads(params[_INPUT_DATA]))
+
+    def claim_statement(self, time: Timebase, shape: ClaimShape) -> sa.Executable:
+        # ``likely()`` tells SQLite's planner that most rows pass the status and job-type
+        # tests, as they do in the partial claim indexes: without statistics it would
+        # rather search ``ix_jobs_status`` or ``ix_jobs_job_type`` and sort every pending
+        # row on each claim (5,000 pending: 6 ms a claim). A no-op when it runs.
+        return claim_statement(time, shape, _likely)
 
     def write_progress(
         self,
