@@ -24,7 +24,7 @@ import pytest
 from orbit.jobs import JobSpec, JobStatus, SQLStore, open_store
 from orbit.jobs.store.feed import ChangeKind
 from orbit.jobs.store.sqlite import OWN_CHANGES_SECONDS
-from orbit.jobs.store.sqlite_wakeups import Announcer, wakeup_directory
+from orbit.jobs.store.sqlite_wakeups import Announcer, Listener, make_private, wakeup_directory
 from tests.conftest import migrate_all
 
 ENQUEUE = """
@@ -102,26 +102,40 @@ async def test_every_other_watcher_is_woken_and_the_last_one_tidies_up(url: str)
 
 def test_a_socket_left_by_a_dead_process_is_removed(url: str) -> None:
     directory = wakeup_directory(url.removeprefix("sqlite:///"))
-    assert directory is not None
+    assert directory is not None and make_private(directory)
     dead = directory / "999999-gone.sock"
     left = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     left.bind(str(dead))
     left.close()  # as a killed process leaves it: the file stays, nobody reads it
     assert dead.exists()
     Announcer(directory).announce()
-    assert not dead.exists()
+    assert not dead.exists() and not directory.exists(), "the dead socket, then its directory"
+
+
+def test_a_store_that_only_writes_leaves_nothing_behind(url: str) -> None:
+    store = open_store(url)
+    try:
+        store.enqueue(JobSpec("woken"))  # announces, to nobody
+    finally:
+        store.close()
+    directory = wakeup_directory(url.removeprefix("sqlite:///"))
+    assert directory is not None and not directory.exists()
 
 
 def test_a_directory_others_can_enter_is_not_used(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    shared = tmp_path / f"orbit-{os.getuid()}"
+    directory = wakeup_directory(str(tmp_path / "orbit.db"))
+    assert directory is not None
+    shared = directory.parent
     shared.mkdir(mode=0o755)
     shared.chmod(0o755)
-    assert wakeup_directory(str(tmp_path / "orbit.db")) is None
+    assert not make_private(directory) and not directory.exists()
+    with pytest.raises(PermissionError):
+        Listener(directory)
     shared.chmod(0o700)
-    assert wakeup_directory(str(tmp_path / "orbit.db")) is not None
+    assert make_private(directory) and directory.exists()
 
 
 async def test_a_stores_own_progress_does_not_wake_its_claim_loop_at_every_poll(

@@ -34,23 +34,28 @@ _SUFFIX = ".sock"
 
 
 def wakeup_directory(database: str) -> Path | None:
-    """The directory of ``database``'s wake-up sockets, made if needed (``None``: none)."""
+    """Where ``database``'s wake-up sockets are (``None``: no Unix sockets here). Only a
+    listener makes it (``Listener``); a store that only announces never leaves one."""
     if not hasattr(socket, "AF_UNIX") or not hasattr(os, "getuid"):
         return None
     key = hashlib.sha256(os.path.realpath(database).encode()).hexdigest()[:24]
-    root = Path(tempfile.gettempdir()) / f"orbit-{os.getuid()}"
+    return Path(tempfile.gettempdir()) / f"orbit-{os.getuid()}" / key
+
+
+def make_private(directory: Path) -> bool:
+    """Make ``directory`` (and its parent) for this user alone; False if that is not safe."""
+    root = directory.parent
     try:
         root.mkdir(mode=0o700, exist_ok=True)
         info = root.stat()
         if info.st_uid != os.getuid() or info.st_mode & 0o077:
             log.warning("not using %s for wake-ups: not private to this user", root)
-            return None
-        directory = root / key
+            return False
         directory.mkdir(mode=0o700, exist_ok=True)
     except OSError as exc:
-        log.warning("no wake-up directory for %s (%s); polling only", database, exc)
-        return None
-    return directory
+        log.warning("no wake-up directory %s (%s); polling only", directory, exc)
+        return False
+    return True
 
 
 class Announcer:
@@ -76,6 +81,8 @@ class Announcer:
             except (ConnectionRefusedError, FileNotFoundError):
                 with contextlib.suppress(OSError):  # nobody listens: a dead process's
                     os.unlink(path)
+                with contextlib.suppress(OSError):  # and it may have been the last one
+                    os.rmdir(self.directory)
             except OSError as exc:
                 log.debug("wake-up to %s not sent: %s", path, exc)
 
@@ -103,6 +110,9 @@ class Listener:
     """This store's socket in the directory, bound while its watcher runs."""
 
     def __init__(self, directory: Path) -> None:
+        """Raises ``OSError`` when the socket cannot be bound (the caller polls only)."""
+        if not make_private(directory):
+            raise PermissionError(f"{directory} is not private to this user")
         self.name = f"{os.getpid()}-{uuid.uuid4().hex[:12]}{_SUFFIX}"
         self.path = directory / self.name
         self.socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
