@@ -308,14 +308,9 @@ class SQLiteDialect(Dialect):
         event_params = _event_params(event)
         with dbapi_connection(engine, _ENQUEUE_JOB, params) as conn:
             assert isinstance(conn, QueuedWriteConnection)
-            conn.begin_immediate()
-            try:
+            with conn.immediate():
                 conn.execute(_ENQUEUE_JOB, params)
                 conn.execute(_INSERT_EVENT, event_params)
-            except BaseException:
-                conn.rollback()
-                raise
-            conn.commit()
         return new_job(values, json.loads(params[_INPUT_DATA]))
 
     def claim_statement(self, time: Timebase, shape: ClaimShape) -> sa.Executable:
@@ -346,17 +341,12 @@ class SQLiteDialect(Dialect):
         params = tuple(values[name] for name in names)
         with dbapi_connection(engine, sql, params) as conn:
             assert isinstance(conn, QueuedWriteConnection)
-            conn.begin_immediate()
-            try:
+            with conn.immediate():
                 row = conn.execute(sql, params).fetchone()
                 if row is not None:
                     payload = {"percent": percent, "message": message}
                     event = event_row(lease.job_id, row[0], "progress", payload, now)
                     conn.execute(_INSERT_EVENT, _event_params(event))
-            except BaseException:
-                conn.rollback()
-                raise
-            conn.commit()
         return None if row is None else int(row[0])
 
     def insert_jobs(

@@ -15,10 +15,12 @@ connection commits or rolls back.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 BUSY_DEADLINE_SECONDS = 30.0
@@ -58,6 +60,17 @@ class QueuedWriteConnection(sqlite3.Connection):
             raise
         finally:
             self.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+
+    @contextlib.contextmanager
+    def immediate(self) -> Iterator[None]:
+        """One write transaction: ``begin_immediate``, then commit, or roll back on error."""
+        self.begin_immediate()
+        try:
+            yield
+        except BaseException:
+            self.rollback()
+            raise
+        self.commit()
 
     def commit(self) -> None:
         try:
