@@ -27,8 +27,8 @@ def entry(event_id: int, mine: bool = True) -> LogEntry:
     return LogEntry(event_id, JOB, event_id, "progress", {"n": event_id} if mine else None, mine)
 
 
-def read(ids: list[int], xmin: int | None = None, xmax: int | None = None) -> LogRead:
-    return LogRead([entry(i) for i in ids], xmin, xmax)
+def read(ids: list[int], xmin: int | None = None, fence: int | None = None) -> LogRead:
+    return LogRead([entry(i) for i in ids], xmin, fence)
 
 
 def ids(entries: list[LogEntry]) -> list[int]:
@@ -50,69 +50,82 @@ def test_other_jobs_move_the_cursor_without_being_handed_out() -> None:
 
 def test_a_hole_holds_the_cursor_until_the_missing_id_commits() -> None:
     cursor = LogCursor(0)
-    # Transaction A took id 2 and is still running (xmin 10 < xmax 12); B's id 3 is visible.
-    assert ids(cursor.advance(read([1, 3], xmin=10, xmax=12), now=0)) == [1]
+    # Transaction A took id 2 and is still running (xmin 10, below the fence 12 its read
+    # took); B's id 3 is visible.
+    assert ids(cursor.advance(read([1, 3], xmin=10, fence=12), now=0)) == [1]
     assert cursor.held and cursor.position == 1
-    assert ids(cursor.advance(read([3], xmin=10, xmax=12), now=0.01)) == []
+    assert ids(cursor.advance(read([3], xmin=10, fence=12), now=0.01)) == []
     assert cursor.held
     # A commits: 2 then 3, in order, nothing lost.
-    assert ids(cursor.advance(read([2, 3], xmin=13, xmax=13), now=0.02)) == [2, 3]
+    assert ids(cursor.advance(read([2, 3], xmin=13, fence=13), now=0.02)) == [2, 3]
     assert not cursor.held and cursor.position == 3
 
 
 def test_a_hole_is_passed_once_every_transaction_that_could_fill_it_ended() -> None:
     cursor = LogCursor(0, grace_seconds=60)
-    assert ids(cursor.advance(read([1, 3], xmin=10, xmax=12), now=0)) == [1]
+    assert ids(cursor.advance(read([1, 3], xmin=10, fence=12), now=0)) == [1]
     assert cursor.held
-    # Everything running at the first read (xids < 12) is over and 2 is still missing:
+    # Everything running at the first read (below its fence 12) is over and 2 is still missing:
     # it was rolled back or deleted.
-    assert ids(cursor.advance(read([3, 4], xmin=12, xmax=15), now=0.01)) == [3, 4]
+    assert ids(cursor.advance(read([3, 4], xmin=12, fence=15), now=0.01)) == [3, 4]
     assert cursor.position == 4
 
 
 def test_a_quiet_database_settles_a_hole_in_the_same_read() -> None:
+    # Nothing ran when the read took its fence: the fence is the snapshot's xmin itself.
     cursor = LogCursor(0)
-    assert ids(cursor.advance(read([1, 3], xmin=12, xmax=12))) == [1, 3]
+    assert ids(cursor.advance(read([1, 3], xmin=12, fence=12))) == [1, 3]
+
+
+def test_a_writer_newer_than_every_completed_transaction_holds_the_hole() -> None:
+    # The snapshot had no running transaction below its xmax (12), but writer 12 took id 2
+    # and runs on: the fence (13) is above it, and xmin stays below the fence until it ends.
+    cursor = LogCursor(0, grace_seconds=60)
+    assert ids(cursor.advance(read([1, 3], xmin=12, fence=13), now=0)) == [1]
+    assert ids(cursor.advance(read([3], xmin=12, fence=14), now=0.01)) == []
+    assert ids(cursor.advance(read([2, 3], xmin=15), now=0.02)) == [2, 3]
 
 
 def test_the_grace_period_caps_the_wait(caplog: pytest.LogCaptureFixture) -> None:
     cursor = LogCursor(0, grace_seconds=2)
-    assert ids(cursor.advance(read([1, 3], xmin=5, xmax=12), now=100)) == [1]
-    assert ids(cursor.advance(read([3], xmin=5, xmax=12), now=101.9)) == []
+    assert ids(cursor.advance(read([1, 3], xmin=5, fence=12), now=100)) == [1]
+    assert ids(cursor.advance(read([3], xmin=5, fence=12), now=101.9)) == []
     assert caplog.records == []
-    assert ids(cursor.advance(read([3], xmin=5, xmax=12), now=102.0)) == [3]
+    assert ids(cursor.advance(read([3], xmin=5, fence=12), now=102.0)) == [3]
     # Passing over an id that may still commit is said, with what it waited for.
     [record] = caplog.records
     assert record.levelname == "WARNING"
     assert "log ids 2..2 still missing after 2.0 s" in record.getMessage()
-    assert "waiting for xmax 12" in record.getMessage()
+    assert "waiting for fence 12" in record.getMessage()
 
 
 def test_a_hole_reaching_past_what_was_observed_needs_a_new_observation() -> None:
     cursor = LogCursor(0, grace_seconds=60)
-    assert ids(cursor.advance(read([1, 3], xmin=10, xmax=12), now=0)) == [1]
+    assert ids(cursor.advance(read([1, 3], xmin=10, fence=12), now=0)) == [1]
     # 3 was deleted meanwhile, 2 and 4 are missing, 5 is new. Id 4 was never observed
-    # missing under the old snapshot, so xmin 12 does not settle it.
-    assert ids(cursor.advance(read([5], xmin=12, xmax=20), now=1)) == []
+    # missing by the first read, so its fence does not settle it.
+    assert ids(cursor.advance(read([5], xmin=12, fence=20), now=1)) == []
     assert cursor.held and cursor.position == 1
-    assert ids(cursor.advance(read([5], xmin=20, xmax=21), now=2)) == [5]
+    assert ids(cursor.advance(read([5], xmin=20, fence=21), now=2)) == [5]
 
 
 def test_after_a_snapshot_missing_ids_are_awaited_and_reflected_ones_skipped() -> None:
     present = frozenset(set(range(1, 11)) - {7})
-    snapshot = ProjectSnapshot(jobs=[], top=10, floor=0, present=present, xmax=50, truncated=False)
+    snapshot = ProjectSnapshot(jobs=[], top=10, floor=0, present=present, fence=50, truncated=False)
     cursor = LogCursor.after_snapshot(snapshot, grace_seconds=60, now=0)
     assert cursor.position == 6
-    assert ids(cursor.advance(read(list(range(1, 12)), xmin=40, xmax=55), now=0.1)) == [7, 11]
+    assert ids(cursor.advance(read(list(range(1, 12)), xmin=40, fence=55), now=0.1)) == [7, 11]
     assert cursor.position == 11
 
 
 def test_after_a_snapshot_without_missing_ids_the_cursor_is_its_top() -> None:
     full = ProjectSnapshot(
-        [], top=5, floor=0, present=frozenset(range(1, 6)), xmax=9, truncated=False
+        [], top=5, floor=0, present=frozenset(range(1, 6)), fence=9, truncated=False
     )
     assert LogCursor.after_snapshot(full, grace_seconds=1).position == 5
-    sqlite = ProjectSnapshot([], top=5, floor=0, present=frozenset({5}), xmax=None, truncated=False)
+    sqlite = ProjectSnapshot(
+        [], top=5, floor=0, present=frozenset({5}), fence=None, truncated=False
+    )
     assert LogCursor.after_snapshot(sqlite, grace_seconds=1).position == 5
 
 

@@ -32,7 +32,8 @@ def test_a_jump_with_no_event_of_ours_moves_the_cursor_to_the_top() -> None:
 
 def test_a_jump_waits_until_every_transaction_that_could_fill_it_ended() -> None:
     cursor = LogCursor(0, grace_seconds=10)
-    # Ids 1..899 were none of ours when read, but a transaction was still open (xmin < xmax).
+    # Ids 1..899 were none of ours when read, but a transaction was still open (xmin below
+    # the fence).
     assert cursor.advance(LogRead([entry(900)], 10, 12, start=899), now=0) == []
     assert cursor.held and cursor.position == 0
     # Later: one of ours committed below the jump; the next read starts lower and has it.

@@ -35,10 +35,11 @@ class LogEntry:
 class LogRead:
     """Log rows after a cursor, with the snapshot they were read in.
 
-    ``xmin``/``xmax`` are PostgreSQL's snapshot bounds (``None`` on SQLite, where ids are
-    visible in commit order): every transaction with an id below ``xmin`` had ended when
-    the rows were read, and every transaction that had allocated an event id by then has
-    a transaction id below ``xmax``.
+    ``xmin`` is the PostgreSQL snapshot's lower bound (``None`` on SQLite, where ids are
+    visible in commit order): every transaction with an id below it had ended when the
+    rows were read. ``fence``, taken only when the read saw ids missing, is a transaction
+    id above that of every transaction running then (``store/log.py``'s ``fence``); once a
+    read's ``xmin`` reaches it, all of them have ended.
 
     ``start`` is where the read began (``None``: at the cursor). A read far behind skips
     other projects' events: no id in ``(cursor, start]`` was the reader's in its
@@ -47,7 +48,7 @@ class LogRead:
 
     entries: list[LogEntry]
     xmin: int | None
-    xmax: int | None
+    fence: int | None
     start: int | None = None
 
 
@@ -57,23 +58,23 @@ class ProjectSnapshot:
 
     ``top`` is the largest event id visible then; ``present`` the ids visible in
     ``(floor, top]`` (the ids missing there may belong to transactions that were still
-    running); ``xmax`` as in ``LogRead``.
+    running); ``fence`` as in ``LogRead``, taken when ids are missing on PostgreSQL.
     """
 
     jobs: list[Job]
     top: int
     floor: int
     present: frozenset[int]
-    xmax: int | None
+    fence: int | None
     truncated: bool
 
 
 @dataclasses.dataclass
 class _Hole:
-    """Missing ids below ``bound`` seen in a read whose snapshot had ``xmax``, at ``since``."""
+    """Missing ids below ``bound`` seen in a read that took ``fence``, at ``since``."""
 
     bound: int
-    xmax: int | None
+    fence: int | None
     since: float
 
 
@@ -88,14 +89,16 @@ class LogCursor:
     and B commit first. A reader that saw 101 and moved its cursor past it would never see
     100. So the cursor stops in front of a missing id (a "hole") until the hole is
     *settled*: every transaction that was running when the hole was seen has ended. Each
-    read carries its snapshot's ``xmin``/``xmax``; a hole seen in a read with ``xmax = X``
-    is settled in any later read with ``xmin >= X`` (all transactions that could have held
-    the id are over; if the id is still missing it was rolled back or deleted, and it is
-    skipped). Holding costs latency only while a hole is open, usually until the other
-    transaction commits a millisecond later; ``grace_seconds`` caps the wait when an
-    unrelated long transaction keeps ``xmin`` back. (Every writer takes its transaction id
-    before it allocates event ids — each event insert follows an update of ``jobs`` in the
-    same transaction — which is what makes the ``xmax`` test sound.)
+    read carries its snapshot's ``xmin``, and a read that sees ids missing takes a
+    ``fence`` F, a transaction id above every one in use then; the hole is settled in a
+    read (that one or a later one) with ``xmin >= F``: all transactions that could have
+    held the id are over, and if it is still missing it was rolled back or deleted, and it
+    is skipped. (The snapshot's own ``xmax`` is no such bound: it is the newest
+    *completed* id plus one, and a writer with a newer id may still be running; see
+    ``tests/integration/test_log_out_of_order_commits.py``.) Holding costs latency only
+    while a hole is open, usually until the other transaction commits a millisecond
+    later; ``grace_seconds`` caps the wait when an unrelated long transaction keeps
+    ``xmin`` back.
 
     On SQLite ids become visible in order (one writer at a time, and AUTOINCREMENT never
     reuses them), so holes are deleted rows and are skipped at once.
@@ -119,12 +122,10 @@ class LogCursor:
     ) -> LogCursor:
         """The cursor just after ``snapshot``: ids missing from its window are awaited (a
         transaction may commit them later; their effect is not in the snapshot)."""
-        if snapshot.xmax is None:
-            return cls(snapshot.top, grace_seconds=grace_seconds)
         missing = [
             i for i in range(snapshot.floor + 1, snapshot.top + 1) if i not in snapshot.present
         ]
-        if not missing:
+        if not missing or snapshot.fence is None:  # SQLite: a missing id is a deleted row
             return cls(snapshot.top, grace_seconds=grace_seconds)
         position = missing[0] - 1
         cursor = cls(
@@ -133,7 +134,7 @@ class LogCursor:
             skip=(i for i in snapshot.present if i > position),
         )
         moment = time.monotonic() if now is None else now
-        cursor._hole = _Hole(bound=snapshot.top, xmax=snapshot.xmax, since=moment)
+        cursor._hole = _Hole(bound=snapshot.top, fence=snapshot.fence, since=moment)
         return cursor
 
     def advance(self, read: LogRead, now: float | None = None) -> list[LogEntry]:
@@ -177,18 +178,18 @@ class LogCursor:
         if hole is None or first_visible > hole.bound:
             # The record (if any) saw only ids up to its bound; this hole reaches past it.
             bound = max([read.start or 0, *(entry.id for entry in read.entries)])
-            hole = self._hole = _Hole(bound=bound, xmax=read.xmax, since=now)
-        if hole.xmax is not None and read.xmin >= hole.xmax:
+            hole = self._hole = _Hole(bound=bound, fence=read.fence, since=now)
+        if hole.fence is not None and read.xmin >= hole.fence:
             return True
         if now - hole.since < self.grace_seconds:
             return False
         log.warning(
-            "log ids %d..%d still missing after %.1f s (snapshot xmin %s, waiting for xmax %s): "
+            "log ids %d..%d still missing after %.1f s (snapshot xmin %s, waiting for fence %s): "
             "passing over them",
             self.position + 1,
             first_visible - 1,
             now - hole.since,
             read.xmin,
-            hole.xmax,
+            hole.fence,
         )
         return True

@@ -300,7 +300,7 @@ async def settled_snapshot(
 
     On PostgreSQL, ids missing just below the snapshot's top may belong to transactions
     still running when it was read (see ``LogCursor``). Once every such transaction has
-    ended (the log's ``xmin`` reached the snapshot's ``xmax``, usually at once), the ids
+    ended (the log's ``xmin`` reached the snapshot's ``fence``, usually at once), the ids
     still missing are gone for good (deleted or rolled back) and the snapshot's cursor is
     simply its top; if some of them appeared meanwhile, the snapshot is read again. Past
     the grace period the cursor starts below the oldest missing id instead and skips the
@@ -314,7 +314,7 @@ async def settled_snapshot(
             read = await run_in_threadpool(
                 client.read_log, snapshot.floor, project_id, job_type, snapshot.top - snapshot.floor
             )
-            if read.xmin is None or snapshot.xmax is None or read.xmin < snapshot.xmax:
+            if read.xmin is None or snapshot.fence is None or read.xmin < snapshot.fence:
                 await asyncio.sleep(options.hole_recheck_seconds)  # a writer is mid-commit
                 continue
             if {e.id for e in read.entries if e.id <= snapshot.top} <= snapshot.present:

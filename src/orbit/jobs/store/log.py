@@ -5,8 +5,8 @@ SQLite ids become visible in increasing order: writers take turns and each commi
 the next one allocates an id. On PostgreSQL an id is allocated when the row is inserted,
 before its transaction commits, so a transaction holding a smaller id can commit after a
 larger id was already read. Readers there need to know which missing ids may still
-appear: every read also returns its snapshot's ``xmin`` and ``xmax`` (see
-``orbit.jobs.log_cursor.LogCursor`` for how they are used).
+appear: every read also returns its snapshot's ``xmin`` and, when it saw ids missing, a
+*fence* (see ``orbit.jobs.log_cursor.LogCursor`` for how they are used).
 """
 
 from __future__ import annotations
@@ -110,7 +110,8 @@ def read_log(
     with_snapshot: bool,
 ) -> LogRead:
     """Read the log after ``after`` (from ``read_start``); ``with_snapshot`` adds
-    PostgreSQL's snapshot bounds, taken in the same statement (one snapshot for all)."""
+    PostgreSQL's snapshot ``xmin``, taken in the same statement (one snapshot for all), and
+    a fence when the read saw ids missing."""
     start = read_start(after, project_id, job_type, limit)
     if not with_snapshot:
         # SQLite: one read transaction is one snapshot, and ids are visible in order.
@@ -123,14 +124,30 @@ def read_log(
     rows = log_query(snap.c.start, project_id, job_type, limit).lateral("e")
     stmt = sa.select(
         sa.cast(sa.func.pg_snapshot_xmin(snap.c.snap), sa.Text).label("xmin"),
-        sa.cast(sa.func.pg_snapshot_xmax(snap.c.snap), sa.Text).label("xmax"),
         snap.c.start.label("read_from"),
         *rows.c,
     ).select_from(snap.outerjoin(rows, sa.true()))
     result = conn.execute(stmt).all()
     entries = [_entry(r) for r in result if r.id is not None]
     first = result[0]
-    return LogRead(entries, int(first.xmin), int(first.xmax), start=int(first.read_from))
+    begin = int(first.read_from)
+    # Ids are missing when the read jumped (``begin > after``) or its ids are not contiguous.
+    gap = begin > after or (bool(entries) and entries[-1].id - begin > len(entries))
+    return LogRead(entries, int(first.xmin), fence(conn) if gap else None, start=begin)
+
+
+def fence(conn: Connection) -> int:
+    """A transaction id above that of every transaction running now (PostgreSQL).
+
+    A snapshot's ``xmax`` is not one: it is the newest *completed* transaction id plus one,
+    and transactions that took a newer id may be running. A new id is above every id
+    handed out so far, and it counts as completed once ``conn``'s transaction ends (commit
+    or rollback), so every later snapshot has ``xmax`` above it. Hence: a later snapshot
+    (or this one) whose ``xmin`` reaches the fence proves that every transaction running
+    when the fence was taken has ended. It costs one statement, and a transaction id, and
+    is taken only when ids are missing.
+    """
+    return int(conn.execute(sa.select(sa.cast(sa.func.pg_current_xact_id(), sa.Text))).scalar_one())
 
 
 def read_project_snapshot(
@@ -143,13 +160,6 @@ def read_project_snapshot(
 ) -> ProjectSnapshot:
     """The project's active jobs and the log position, all in the connection's snapshot
     (the caller runs this in one REPEATABLE READ / SQLite read transaction)."""
-    xmax = None
-    if with_snapshot:
-        xmax = int(
-            conn.execute(
-                sa.select(sa.cast(sa.func.pg_snapshot_xmax(sa.func.pg_current_snapshot()), sa.Text))
-            ).scalar_one()
-        )
     top = int(
         conn.execute(sa.select(sa.func.coalesce(sa.func.max(job_events.c.id), 0))).scalar_one()
     )
@@ -158,6 +168,9 @@ def read_project_snapshot(
         int(i)
         for i in conn.execute(sa.select(job_events.c.id).where(job_events.c.id > floor)).scalars()
     )
+    # Taken after the snapshot (its first statement), so above every writer it did not see.
+    missing = len(present) < top - floor
+    fenced = fence(conn) if with_snapshot and missing else None
     stmt = (
         sa.select(*JOB_COLUMNS)
         .where(_mine(project_id, job_type), jobs.c.status.in_([s.value for s in ACTIVE]))
@@ -170,6 +183,6 @@ def read_project_snapshot(
         top=top,
         floor=floor,
         present=present,
-        xmax=xmax,
+        fence=fenced,
         truncated=len(found) > SNAPSHOT_JOBS_MAX,
     )
