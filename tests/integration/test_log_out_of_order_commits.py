@@ -51,33 +51,73 @@ def _follow(store: SQLStore, cursor: LogCursor, project: uuid.UUID) -> list[LogE
     return out
 
 
+class Interleaved:
+    """Writers A and B, B with the newer transaction id and the smaller event id; A commits."""
+
+    def __init__(self, store: SQLStore, a: uuid.UUID, b: uuid.UUID) -> None:
+        self.first = store.engine.connect()
+        self.second = store.engine.connect()
+        self.first.begin()
+        self.second.begin()
+        xid = sa.text("SELECT pg_current_xact_id()::text")
+        xid_a = int(self.first.execute(xid).scalar_one())
+        xid_b = int(self.second.execute(xid).scalar_one())
+        assert xid_a < xid_b
+        self.early = int(self.second.execute(INSERT, _progress(b, 1)).scalar_one())
+        self.late = int(self.first.execute(INSERT, _progress(a, 2)).scalar_one())
+        assert self.early < self.late
+        self.first.commit()
+
+    def commit_b(self) -> None:
+        self.second.commit()
+
+    def close(self) -> None:
+        self.first.close()
+        self.second.close()
+
+
+def _progress(job: uuid.UUID, percent: int) -> dict[str, object]:
+    return {"job": job, "seq": 2, "payload": json.dumps({"percent": percent})}
+
+
+def _jobs(store: SQLStore, project: uuid.UUID) -> tuple[uuid.UUID, uuid.UUID]:
+    a, b = (store.enqueue(JobSpec("t", project_id=project)) for _ in range(2))
+    return a.id, b.id
+
+
 def test_an_id_of_the_newest_transaction_is_not_passed_while_it_runs(pg_store: SQLStore) -> None:
     project = uuid.uuid4()
-    a, b = (pg_store.enqueue(JobSpec("t", project_id=project)) for _ in range(2))
+    a, b = _jobs(pg_store, project)
     cursor = LogCursor(pg_store.read_log(0, project).entries[-1].id, grace_seconds=60)
-
-    with pg_store.engine.connect() as first, pg_store.engine.connect() as second:
-        first.begin()
-        second.begin()
-        xid_a = int(first.execute(sa.text("SELECT pg_current_xact_id()::text")).scalar_one())
-        xid_b = int(second.execute(sa.text("SELECT pg_current_xact_id()::text")).scalar_one())
-        assert xid_a < xid_b
-        early = second.execute(
-            INSERT, {"job": b.id, "seq": 2, "payload": json.dumps({"percent": 1})}
-        ).scalar_one()
-        late = first.execute(
-            INSERT, {"job": a.id, "seq": 2, "payload": json.dumps({"percent": 2})}
-        ).scalar_one()
-        assert early < late
-        first.commit()
-
+    writers = Interleaved(pg_store, a, b)
+    try:
         # B still runs: its id must hold the cursor, whatever the snapshot bounds say.
-        handed = _follow(pg_store, cursor, project)
-        assert [e.id for e in handed] == []
-        assert cursor.held and cursor.position == early - 1
+        assert _follow(pg_store, cursor, project) == []
+        assert cursor.held and cursor.position == writers.early - 1
+        writers.commit_b()
+    finally:
+        writers.close()
 
-        second.commit()
+    assert [e.id for e in _follow(pg_store, cursor, project)] == [writers.early, writers.late]
+    assert not cursor.held and cursor.position == writers.late
+
+
+def test_a_project_snapshot_waits_for_the_newest_transaction_too(pg_store: SQLStore) -> None:
+    project = uuid.uuid4()
+    a, b = _jobs(pg_store, project)
+    writers = Interleaved(pg_store, a, b)
+    try:
+        snapshot = pg_store.project_snapshot(project)
+        assert snapshot.top == writers.late and writers.early not in snapshot.present
+        assert snapshot.fence is not None
+        # While B runs no read's xmin reaches the snapshot's fence: the id is awaited.
+        assert (pg_store.read_log(snapshot.floor, project).xmin or 0) < snapshot.fence
+        cursor = LogCursor.after_snapshot(snapshot, grace_seconds=60)
+        assert _follow(pg_store, cursor, project) == []
+        writers.commit_b()
+    finally:
+        writers.close()
 
     handed = _follow(pg_store, cursor, project)
-    assert [e.id for e in handed] == [early, late]
-    assert not cursor.held and cursor.position == late
+    assert [(e.id, e.job_id) for e in handed] == [(writers.early, b)]
+    assert cursor.position == writers.late
