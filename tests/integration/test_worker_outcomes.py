@@ -31,6 +31,7 @@ from orbit.jobs import (
 )
 from orbit.jobs.models import Outcome
 from orbit.jobs.store.schema import jobs
+from orbit.jobs.store.sqlite_writes import QueuedWriteConnection
 from tests.conftest import async_wait_until
 
 S = JobStatus
@@ -39,14 +40,25 @@ MARKER = "result-text-that-must-not-reach-the-log"
 
 class WriteOutage:
     """Fault injection: the database refuses every write of ``store`` for a while (on
-    each of its pools: PostgreSQL runs single-statement writes on an autocommit pool)."""
+    each of its pools: PostgreSQL runs single-statement writes on an autocommit pool;
+    SQLite's hot writes run straight on the sqlite3 connection, checked there)."""
 
-    def __init__(self, store: SQLStore) -> None:
+    def __init__(self, store: SQLStore, monkeypatch: pytest.MonkeyPatch) -> None:
         self.until = 0.0
         self.refused = 0
         self._error = store.engine.dialect.loaded_dbapi.OperationalError
         for engine in {store.engine, store.dialect.autocommit_engine(store.engine)}:
             sa.event.listen(engine, "before_cursor_execute", self._check)
+        for name in ("execute", "executemany"):
+            original = getattr(QueuedWriteConnection, name)
+            monkeypatch.setattr(QueuedWriteConnection, name, self._guarded(original))
+
+    def _guarded(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        def call(conn: Any, statement: str, *args: Any) -> Any:
+            self._check(conn, None, statement)
+            return original(conn, statement, *args)
+
+        return call
 
     def start(self, seconds: float) -> None:
         self.until = time.monotonic() + seconds
@@ -94,9 +106,13 @@ async def finished(client: JobClient, job_id: uuid.UUID, timeout: float = 10.0) 
 
 
 async def test_a_finished_job_keeps_its_lease_until_its_outcome_is_stored(
-    store: SQLStore, client: JobClient, run_worker: Any, caplog: pytest.LogCaptureFixture
+    store: SQLStore,
+    client: JobClient,
+    run_worker: Any,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    outage = WriteOutage(store)
+    outage = WriteOutage(store, monkeypatch)
     runs: list[int] = []
     registry = JobRegistry()
 
@@ -120,9 +136,9 @@ async def test_a_finished_job_keeps_its_lease_until_its_outcome_is_stored(
 
 
 async def test_an_outcome_is_given_up_only_once_its_lease_has_expired(
-    store: SQLStore, client: JobClient, run_worker: Any
+    store: SQLStore, client: JobClient, run_worker: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    outage = WriteOutage(store)
+    outage = WriteOutage(store, monkeypatch)
     registry = JobRegistry()
 
     @registry.job("finish_into_long_outage", max_attempts=2)

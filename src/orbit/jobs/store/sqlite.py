@@ -23,7 +23,7 @@ import logging
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +32,11 @@ from sqlalchemy import event
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.engine import Connection, Engine
 
-from orbit.jobs.models import Job, Lease
+from orbit.jobs.models import Job, Lease, Outcome
 from orbit.jobs.store.claim import ClaimShape, claim_statement
 from orbit.jobs.store.dialect import READ_ONLY_OPTION, Dialect, Timebase
 from orbit.jobs.store.feed import RUNNABLE, Change, ChangeFeed, ChangeKind, FeedSource
-from orbit.jobs.store.outcomes import PROGRESS
+from orbit.jobs.store.outcomes import PROGRESS, RECORD, outcome_params, outcome_payload
 from orbit.jobs.store.raw import dbapi_connection
 from orbit.jobs.store.rows import (
     ENQUEUE_COLUMNS,
@@ -277,9 +277,10 @@ def _likely(term: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
 
 
 @functools.cache
-def _progress_statement() -> tuple[str, tuple[str, ...], dict[str, Any]]:
-    """``PROGRESS`` in SQLite's SQL: its text, its parameters' order, its constants."""
-    compiled = PROGRESS.compile(dialect=sqlite_dialect())
+def _positional(statement: sa.sql.ClauseElement) -> tuple[str, tuple[str, ...], dict[str, Any]]:
+    """A prebuilt statement in SQLite's SQL: its text, its parameters' order, constants."""
+    compiled = statement.compile(dialect=sqlite_dialect())
+    assert isinstance(compiled, sa.sql.compiler.SQLCompiler)
     assert compiled.positiontup is not None
     return compiled.string, tuple(compiled.positiontup), dict(compiled.params)
 
@@ -329,7 +330,7 @@ class SQLiteDialect(Dialect):
         now: dt.datetime,
     ) -> int | None:
         # Straight through sqlite3, as ``insert_job``: the guarded update, then its event.
-        sql, names, constants = _progress_statement()
+        sql, names, constants = _positional(PROGRESS)
         values = {
             **constants,
             "p_id": lease.job_id.hex,
@@ -348,6 +349,42 @@ class SQLiteDialect(Dialect):
                     event = event_row(lease.job_id, row[0], "progress", payload, now)
                     conn.execute(_INSERT_EVENT, _event_params(event))
         return None if row is None else int(row[0])
+
+    def record_outcomes(
+        self, engine: Engine, outcomes: Sequence[Outcome], now: dt.datetime
+    ) -> set[uuid.UUID]:
+        # Straight through sqlite3, as ``write_progress``: each guarded update, then every
+        # status event in one ``executemany``, in one write transaction.
+        sql, names, constants = _positional(RECORD)
+        stamp = _time_text(now)
+        batch = []
+        for outcome in outcomes:
+            values = {**constants, **outcome_params(outcome, now)}
+            values["o_id"] = values["o_id"].hex
+            values["o_token"] = values["o_token"].hex
+            values["o_result"] = json.dumps(values["o_result"])  # None is JSON null
+            values["o_now"] = stamp
+            if values["o_completed_at"] is not None:
+                values["o_completed_at"] = stamp
+            if values["o_run_at"] is not None:
+                values["o_run_at"] = _time_text(values["o_run_at"])
+            batch.append(tuple(values[name] for name in names))
+        lost: set[uuid.UUID] = set()
+        events = []
+        with dbapi_connection(engine, sql, batch) as conn:
+            assert isinstance(conn, QueuedWriteConnection)
+            with conn.immediate():
+                for outcome, params in zip(outcomes, batch, strict=True):
+                    row = conn.execute(sql, params).fetchone()
+                    if row is None:
+                        lost.add(outcome.lease.job_id)
+                        continue
+                    payload = outcome_payload(outcome)
+                    event = event_row(outcome.lease.job_id, row[0], "status", payload, now)
+                    events.append(_event_params(event))
+                if events:
+                    conn.executemany(_INSERT_EVENT, events)
+        return lost
 
     def insert_jobs(
         self, conn: Connection, rows: list[dict[str, Any]], events: list[dict[str, Any]]
