@@ -30,6 +30,7 @@ from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from types import TracebackType
 from typing import Any, TypeVar
 
+from orbit.jobs.event_wait import wait_set
 from orbit.jobs.store.feed import Change, ChangeFeed, ChangeKind
 
 Key = tuple[str, uuid.UUID]
@@ -79,11 +80,8 @@ class Subscription:
         The flag is cleared before returning, so read the log *after* this returns: a
         wake-up that arrives during that read makes the next ``wait`` return at once.
         """
-        if not self._event.is_set():
-            try:
-                await asyncio.wait_for(self._event.wait(), timeout)
-            except TimeoutError:
-                return False
+        if not await wait_set(self._event, timeout):
+            return False
         self._event.clear()
         return True
 

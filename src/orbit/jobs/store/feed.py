@@ -45,6 +45,8 @@ import time
 import uuid
 from collections.abc import Callable, Collection, Sequence
 
+from orbit.jobs.event_wait import wait_set
+
 log = logging.getLogger("orbit.jobs.feed")
 
 RECONNECT_SECONDS = 1.0
@@ -286,12 +288,9 @@ class FeedSignal:
     async def wait(self, timeout: float | None) -> bool:
         """Wait for a change or ``timeout`` seconds; True when woken. Clears the flag."""
         try:
-            await asyncio.wait_for(self._event.wait(), timeout)
-        except TimeoutError:
-            return False
+            return await wait_set(self._event, timeout)
         finally:
             self._event.clear()
-        return True
 
     def close(self) -> None:
         """Stop receiving changes."""

@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import functools
 import json
@@ -32,6 +31,7 @@ from sqlalchemy import event
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.engine import Connection, Engine
 
+from orbit.jobs.event_wait import wait_set
 from orbit.jobs.models import Job, Lease, Outcome
 from orbit.jobs.store.claim import ClaimShape, claim_statement
 from orbit.jobs.store.dialect import READ_ONLY_OPTION, Dialect, Timebase
@@ -179,8 +179,7 @@ class DataVersionSource(FeedSource):
             own_seen, runnable_at = self._own_commits, 0.0
             feed.live()
             while True:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(poked.wait(), self.poll_seconds)
+                await wait_set(poked, self.poll_seconds)
                 poked.clear()
                 current = conn.execute("PRAGMA data_version").fetchone()[0]
                 if current == version:

@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 
 from orbit.jobs.client import JobClient
 from orbit.jobs.clock import Clock
+from orbit.jobs.event_wait import wait_set
 from orbit.jobs.models import JSON, Job, JobSpec
 
 log = logging.getLogger("orbit.jobs.periodic")
@@ -99,7 +100,5 @@ class Scheduler:
             except Exception:  # the database may be briefly away: try at the next tick
                 log.warning("periodic enqueue failed; retrying", exc_info=True)
             pause = self.seconds_to_next_tick() or 0.001
-            try:
-                await asyncio.wait_for(stopping.wait(), pause)
-            except TimeoutError:
+            if not await wait_set(stopping, pause):
                 continue

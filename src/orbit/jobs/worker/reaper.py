@@ -8,11 +8,11 @@ matches rows that are still expired, so two reapers never move the same job twic
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 import time
 
+from orbit.jobs.event_wait import wait_set
 from orbit.jobs.store import SQLStore
 
 log = logging.getLogger("orbit.jobs.reaper")
@@ -44,8 +44,7 @@ class Reaper:
                 await self.run_once()
             except Exception:  # keep reaping through transient database errors
                 log.warning("reaper pass failed", exc_info=True)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stopping.wait(), self._interval)
+            await wait_set(stopping, self._interval)
 
     async def run_once(self) -> None:
         """One pass: reclaim expired leases, and prune when it is due."""

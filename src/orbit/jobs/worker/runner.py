@@ -34,6 +34,7 @@ import uuid
 from collections.abc import Callable
 
 from orbit.jobs.client import JobClient
+from orbit.jobs.event_wait import wait_set
 from orbit.jobs.models import Job, Lease, Outcome
 from orbit.jobs.states import JobStatus
 from orbit.jobs.store import SQLStore
@@ -339,14 +340,12 @@ class Worker:
         deadline = asyncio.get_running_loop().time() + grace
         while self._running and asyncio.get_running_loop().time() < deadline:
             self._slot_freed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._slot_freed.wait(), 0.1)
+            await wait_set(self._slot_freed, 0.1)
         for execution in list(self._running.values()):
             execution.interrupt("shutdown")
         while self._running:
             self._slot_freed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._slot_freed.wait(), 0.1)
+            await wait_set(self._slot_freed, 0.1)
 
 
 _VERBS = {
