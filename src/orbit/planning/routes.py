@@ -8,8 +8,12 @@ from orbit.planning import backlog, commits, interviews, projects, provisioning,
 
 
 def planning_router() -> APIRouter:
-    """Every route of the app."""
+    """Every route of the app, in one flat router.
+
+    Flat, not ``include_router`` per area: FastAPI matches an included router's routes
+    again at every level of inclusion, on every request.
+    """
     router = APIRouter()
     for area in (projects, interviews, backlog, tasks, commits, provisioning):
-        router.include_router(area.router)
+        router.routes.extend(area.router.routes)
     return router

@@ -81,24 +81,28 @@ def load_job(job_id: JobIdPath, client: ClientDep) -> Job:
 JobDep = Annotated[Job, Depends(load_job)]
 
 
-async def idempotency_header(
-    key: Annotated[
-        str | None,
-        Header(
-            alias="Idempotency-Key",
-            min_length=1,
-            max_length=IDEMPOTENCY_KEY_MAX,
-            pattern=IDEMPOTENCY_KEY_PATTERN,
-            description=(
-                "Repeat a request with the same key to get the same job back (202). The "
-                "same key with a different request is a 422 idempotency-key-reused problem. "
-                "Keys are scoped to the caller (its bearer token) and the job type, and "
-                "expire with their job (ORBIT_RETENTION_SECONDS after it finished)."
-            ),
+IdempotencyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=IDEMPOTENCY_KEY_MAX,
+        pattern=IDEMPOTENCY_KEY_PATTERN,
+        description=(
+            "Repeat a request with the same key to get the same job back (202). The "
+            "same key with a different request is a 422 idempotency-key-reused problem. "
+            "Keys are scoped to the caller (its bearer token) and the job type, and "
+            "expire with their job (ORBIT_RETENTION_SECONDS after it finished)."
         ),
-    ] = None,
-) -> str | None:
-    """The request's ``Idempotency-Key`` (validated: at most 200 printable ASCII characters)."""
+    ),
+]
+"""The ``Idempotency-Key`` header as a parameter (validated: at most 200 printable ASCII
+characters). The dependencies below take it as a parameter, not as a dependency of their
+own: every level of dependency costs FastAPI tens of microseconds per request."""
+
+
+async def idempotency_header(key: IdempotencyHeader = None) -> str | None:
+    """The request's ``Idempotency-Key``."""
     return key
 
 
@@ -124,7 +128,7 @@ async def request_fingerprint(request: Request) -> str:
 
 
 async def scoped_idempotency_key(
-    key: IdempotencyHeaderDep, request: Request
+    request: Request, key: IdempotencyHeader = None
 ) -> IdempotencyKey | None:
     """The ``Idempotency-Key`` scoped to its caller, with the request's fingerprint.
 
@@ -141,7 +145,7 @@ async def scoped_idempotency_key(
 ScopedKeyDep = Annotated[IdempotencyKey | None, Depends(scoped_idempotency_key)]
 
 
-async def idempotency_key(scoped: ScopedKeyDep, client: ClientDep) -> IdempotencyKey | None:
+async def idempotency_key(request: Request, key: IdempotencyHeader = None) -> IdempotencyKey | None:
     """The scoped ``Idempotency-Key``; a repeat of a request answers with its job (202).
 
     The replay of a request already seen (same caller, key and request fingerprint)
@@ -151,8 +155,10 @@ async def idempotency_key(scoped: ScopedKeyDep, client: ClientDep) -> Idempotenc
     two requests carrying the key and answers ``IdempotencyKeyReused`` (422) when the
     key's job came from another request.
     """
+    scoped = await scoped_idempotency_key(request, key)
     if scoped is None:
         return None
+    client = await get_client(request)
     found = await run_in_threadpool(
         client.find, scoped.key, caller=scoped.caller, fingerprint=scoped.fingerprint
     )

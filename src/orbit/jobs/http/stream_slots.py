@@ -51,7 +51,7 @@ class StreamSlots:
         return release
 
 
-def stream_slots(request: Request) -> StreamSlots:
+async def stream_slots(request: Request) -> StreamSlots:
     """The application's ``StreamSlots`` (made on first use)."""
     slots = getattr(request.app.state, "stream_slots", None)
     if not isinstance(slots, StreamSlots):

@@ -92,7 +92,7 @@ class StreamOptions:
     """The ``Retry-After`` of that 503."""
 
 
-def stream_options(request: Request) -> StreamOptions:
+async def stream_options(request: Request) -> StreamOptions:
     """The application's ``StreamOptions`` (defaults when unset)."""
     options = getattr(request.app.state, "event_streams", None)
     return options if isinstance(options, StreamOptions) else StreamOptions()
