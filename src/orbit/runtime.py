@@ -32,7 +32,7 @@ class Runtime:
     def __init__(self, settings: Settings, extra: JobRegistry | None = None) -> None:
         self.settings = settings
         self.store: SQLStore = open_store(settings.database_url)
-        self.services = PlanningServices(settings, self.store.engine)
+        self.services = PlanningServices(settings, self.store.engine, self.store.lone_reads)
         self.registry = build_registry(self.services)
         for name in extra or ():
             self.registry.register(extra.get(name))  # type: ignore[union-attr]

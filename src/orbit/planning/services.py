@@ -39,9 +39,13 @@ def ai_config(settings: Settings) -> AIConfig:
 class PlanningServices:
     """The app's shared dependencies."""
 
-    def __init__(self, settings: Settings, engine: sa.Engine) -> None:
+    def __init__(
+        self, settings: Settings, engine: sa.Engine, lone_reads: sa.Engine | None = None
+    ) -> None:
         self.settings = settings
         self.engine = engine
+        # Reads of one statement, each its own transaction (one round trip on PostgreSQL).
+        self.lone_reads = lone_reads or engine
         self.projects_dir = Path(settings.projects_dir).expanduser().resolve()
         self._provider: Provider | None = None
         self._pending: set[asyncio.Future[None]] = set()

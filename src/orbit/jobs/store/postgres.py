@@ -298,10 +298,13 @@ class PostgresDialect(Dialect):
 
     def _autocommit(self, engine: Engine) -> Engine:
         # Single-statement writes skip BEGIN/COMMIT round trips on a pool of their own,
-        # so connections never switch modes (which costs a round trip each way).
+        # so connections never switch modes (which costs a round trip each way). Sized as
+        # the main pool: enqueues, progress and lone reads of every request thread and
+        # worker slot use it, and a connection beyond pool_size is closed on return, so
+        # a smaller pool would connect anew (milliseconds) on many requests.
         if self._autocommit_engine is None:
             self._autocommit_engine = sa.create_engine(
-                engine.url, isolation_level="AUTOCOMMIT", pool_size=4, max_overflow=16
+                engine.url, isolation_level="AUTOCOMMIT", pool_size=10, max_overflow=20
             )
             check_on_checkout(self._autocommit_engine)
         return self._autocommit_engine

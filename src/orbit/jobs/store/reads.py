@@ -100,9 +100,16 @@ class StoreReads:
         with self._read() as conn:
             return [to_job(row) for row in conn.execute(stmt.order_by(jobs.c.created_at))]
 
+    @property
+    def lone_reads(self) -> Engine:
+        """An engine for reads of one statement: each runs as its own transaction, one
+        round trip on PostgreSQL (not BEGIN, the statement and ROLLBACK). Reads of more
+        than one statement that must agree use a transaction (``_read``)."""
+        return self.dialect.autocommit_engine(self._read_engine)
+
     @functools.cached_property
     def _job_by_id(self) -> tuple[Engine, JobById]:
-        engine = self.dialect.autocommit_engine(self._read_engine)
+        engine = self.lone_reads
         return engine, JobById(engine)
 
     def get(self, job_id: uuid.UUID) -> Job:
