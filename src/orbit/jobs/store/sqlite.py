@@ -45,6 +45,7 @@ from orbit.jobs.store.rows import (
     event_row,
     new_job,
 )
+from orbit.jobs.store.sqlite_checkpoints import BACKSTOP_PAGES, Checkpointer
 from orbit.jobs.store.sqlite_wakeups import Announcer, Listener, wakeup_directory
 from orbit.jobs.store.sqlite_writes import BUSY_TIMEOUT_MS, QueuedWriteConnection, write_lock
 
@@ -83,6 +84,8 @@ def create_sqlite_engine(url: sa.URL) -> Engine:
             "synchronous=NORMAL",
             f"busy_timeout={BUSY_TIMEOUT_MS}",
             "foreign_keys=ON",
+            # The store's Checkpointer checkpoints off the committing threads.
+            f"wal_autocheckpoint={BACKSTOP_PAGES}",
         ):
             dbapi_conn.execute(f"PRAGMA {pragma}")
 
@@ -130,6 +133,10 @@ class DataVersionSource(FeedSource):
     def _announcer(self) -> Announcer:
         return Announcer(wakeup_directory(self.path))
 
+    @functools.cached_property
+    def checkpointer(self) -> Checkpointer:
+        return Checkpointer(self.path)
+
     def poke(self) -> None:
         if self._poked is not None:
             self._poked.set()
@@ -137,10 +144,13 @@ class DataVersionSource(FeedSource):
     def announce(self) -> None:
         self._own_commits += 1
         self._announcer.announce()
+        self.checkpointer.nudge()
 
     def close(self) -> None:
         if "_announcer" in self.__dict__:
             self._announcer.close()
+        if "checkpointer" in self.__dict__:
+            self.checkpointer.close()
 
     def _listen(self, poked: asyncio.Event) -> Listener | None:
         """Bind this watcher's wake-up socket; other processes' commits then set ``poked``."""
