@@ -118,6 +118,9 @@ class DataVersionSource(FeedSource):
     already, and a job reporting progress would otherwise wake its own worker's claim
     loop at every poll. The check cannot tell such a change from one that a writer who
     does not announce made at the same moment; that writer's jobs wait that long at most.
+
+    Each announced commit also nudges the store's ``Checkpointer``
+    (``sqlite_checkpoints.py``), so no commit runs a WAL checkpoint itself.
     """
 
     needs_pokes = True

@@ -33,7 +33,7 @@ class Checkpointer:
     def __init__(self, path: str, every_seconds: float = CHECKPOINT_SECONDS) -> None:
         self.path = path
         self.every_seconds = every_seconds
-        self.checkpoints = 0  # how many ran (tests and benchmarks read it)
+        self.checkpoints = 0  # how many ran (the tests read it)
         self._nudged = threading.Event()
         self._closed = threading.Event()
         self._lock = threading.Lock()
@@ -51,7 +51,8 @@ class Checkpointer:
         self._nudged.set()
 
     def close(self) -> None:
-        """Stop the thread after one last checkpoint of what was committed."""
+        """Stop the thread. What it did not checkpoint yet, the store's last connection
+        checkpoints as it closes (SQLite does, in WAL mode), or another process's thread."""
         with self._lock:
             self._closed.set()
             thread = self._thread
@@ -70,11 +71,11 @@ class Checkpointer:
             while True:
                 self._nudged.wait()
                 self._nudged.clear()  # a commit from now on nudges again
-                # Let the commits of the next moment gather into this checkpoint.
-                self._closed.wait(self.every_seconds)
-                self._checkpoint(conn)
-                if self._closed.is_set():  # set before close's nudge: never missed
+                # Let the commits of the next moment gather into this checkpoint. Closing
+                # sets _closed before its nudge, so this wait sees it whenever it came.
+                if self._closed.wait(self.every_seconds):
                     return
+                self._checkpoint(conn)
         finally:
             conn.close()
 
