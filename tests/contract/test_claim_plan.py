@@ -15,11 +15,12 @@ import pytest
 import sqlalchemy as sa
 
 from orbit.jobs import JobSpec, SQLStore
+from orbit.jobs.store.sqlite_writes import QueuedWriteConnection
 
 PENDING = 2_000
 
 
-def claim_plan(store: SQLStore, **claim: Any) -> str:
+def claim_plan(store: SQLStore, monkeypatch: pytest.MonkeyPatch, **claim: Any) -> str:
     sqlite = store.dialect.name == "sqlite"
     engine = store.engine if sqlite else store.dialect.autocommit_engine(store.engine)
     seen: list[tuple[str, Any]] = []
@@ -28,11 +29,20 @@ def claim_plan(store: SQLStore, **claim: Any) -> str:
         if "job_events" in statement or statement.lstrip().upper().startswith("UPDATE"):
             seen.append((statement, params))
 
+    # SQLite claims straight on the sqlite3 connection; PostgreSQL through SQLAlchemy.
+    execute = QueuedWriteConnection.execute
+
+    def captured(conn: Any, statement: str, *params: Any) -> Any:
+        capture(conn, None, statement, params[0] if params else ())
+        return execute(conn, statement, *params)
+
+    monkeypatch.setattr(QueuedWriteConnection, "execute", captured)
     sa.event.listen(engine, "before_cursor_execute", capture)
     try:
         store.claim("w", claim.pop("job_types", ["a", "b"]), 5, 30.0, **claim)
     finally:
         sa.event.remove(engine, "before_cursor_execute", capture)
+        monkeypatch.undo()
     statement, params = seen[0]
     raw = engine.raw_connection()
     try:
@@ -52,13 +62,17 @@ def crowded(store: SQLStore) -> SQLStore:
     return store
 
 
-def test_a_claim_over_every_queue_reads_the_ordered_index(crowded: SQLStore) -> None:
-    plan = claim_plan(crowded)
+def test_a_claim_over_every_queue_reads_the_ordered_index(
+    crowded: SQLStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan = claim_plan(crowded, monkeypatch)
     assert "ix_jobs_claim_any_queue" in plan, plan
     assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
 
 
-def test_a_claim_of_one_queue_reads_the_queue_index(crowded: SQLStore) -> None:
-    plan = claim_plan(crowded, queues=["q1"])
+def test_a_claim_of_one_queue_reads_the_queue_index(
+    crowded: SQLStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan = claim_plan(crowded, monkeypatch, queues=["q1"])
     assert "ix_jobs_claim" in plan, plan
     assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan

@@ -148,6 +148,24 @@ def test_repeated_claims_of_one_shape_take_their_own_values(
         assert abs(held - lease) < 1  # PostgreSQL: on the database's clock
 
 
+def test_claims_of_one_shape_with_lists_of_other_lengths_take_only_what_they_name(
+    st: SQLStore,
+) -> None:
+    # One shape, its lists (job types, queues, ids) of another length at each call.
+    jobs = {(t, q): st.enqueue(JobSpec(t, queue=q)) for t in ("a", "b", "c") for q in ("x", "y")}
+    taken = st.claim("w", ["a"], 10, LEASE, queues=["x", "y"])
+    assert {j.id for j in taken} == {jobs["a", "x"].id, jobs["a", "y"].id}
+    taken = st.claim("w", ["a", "b", "c"], 10, LEASE, queues=["y"])
+    assert {j.id for j in taken} == {jobs["b", "y"].id, jobs["c", "y"].id}
+    assert st.claim("w", [], 10, LEASE, queues=["x"]) == []
+    assert st.claim("w", ["b", "c"], 10, LEASE, queues=[]) == []
+    ids = [jobs["b", "x"].id, jobs["a", "x"].id]  # the second is running already
+    assert [j.id for j in st.claim("w", None, 10, LEASE, job_ids=ids)] == [jobs["b", "x"].id]
+    (last,) = st.claim("w", None, 10, LEASE, job_ids=[jobs["c", "x"].id])
+    assert last.id == jobs["c", "x"].id and last.job_type == "c" and last.queue == "x"
+    assert st.count_by_status()[S.RUNNING] == 6
+
+
 def test_claim_records_a_running_event(st: SQLStore) -> None:
     job = st.enqueue(JobSpec("t"))
     claimed = claim_one(st)

@@ -36,8 +36,13 @@ from orbit.jobs.store.guards import held_sql
 from orbit.jobs.store.outcomes import outcome_params, outcome_payload
 from orbit.jobs.store.postgres_liveness import check_on_checkout
 from orbit.jobs.store.raw import dbapi_connection
-from orbit.jobs.store.reads import JobById
-from orbit.jobs.store.rows import NEW_EVENT_COLUMNS, NEW_JOB_COLUMNS, to_job
+from orbit.jobs.store.rows import (
+    JOB_COLUMNS,
+    NEW_EVENT_COLUMNS,
+    NEW_JOB_COLUMNS,
+    JobDecoder,
+    to_job,
+)
 from orbit.jobs.store.schema import UTCDateTime, job_events
 
 CHANNEL = "orbit_changes"
@@ -211,7 +216,7 @@ FROM unnest(CAST(:projects AS text[])) AS p
 
 # Named, in ``Job``'s field order: a migrated table's physical column order differs
 # (columns added later come last), and the row becomes a ``Job`` by position.
-_RETURNED = ", ".join(c.name for c in JobById.columns)
+_RETURNED = ", ".join(c.name for c in JOB_COLUMNS)
 
 # Enqueue in one autocommitted statement: the job, its first event and both NOTIFYs.
 INSERT_JOB = sa.text(f"""
@@ -289,7 +294,7 @@ class PostgresDialect(Dialect):
     def __init__(self) -> None:
         self._autocommit_engine: Engine | None = None
         self._db_clock = False
-        self._insert_job: tuple[str, JobById] | None = None
+        self._insert_job: tuple[str, JobDecoder] | None = None
         self._progress: str | None = None
 
     def timebase(self, clock: Clock) -> Timebase:
@@ -321,7 +326,8 @@ class PostgresDialect(Dialect):
         # SQLAlchemy's execute, building the call cost more than the round trip.
         autocommit = self._autocommit(engine)
         if self._insert_job is None:
-            self._insert_job = (INSERT_JOB.compile(autocommit).string, JobById(autocommit))
+            sql = INSERT_JOB.compile(autocommit).string
+            self._insert_job = (sql, JobDecoder(autocommit.dialect))
         sql, decoder = self._insert_job
         params = {
             **values,

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -112,7 +113,44 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
         raise ValueError(f"malformed cursor {cursor!r}") from exc
 
 
-JOB_COLUMNS = tuple(jobs.c)
+JOB_COLUMNS = tuple(jobs.c[field.name] for field in dataclasses.fields(Job))
+"""Every ``jobs`` column, in ``Job``'s field order: a row of them becomes a ``Job``
+positionally (``JobDecoder``)."""
+_STATUS = next(i for i, c in enumerate(JOB_COLUMNS) if c.name == "status")
+
+
+class JobDecoder:
+    """Rows of ``JOB_COLUMNS`` as a DB-API cursor returns them, made ``Job``s.
+
+    For the hot statements that run straight on the driver (the status read, SQLite's
+    claim): each value is decoded by its column type's own result processor, as
+    SQLAlchemy would; the processors depend on the driver's type codes, known from the
+    first row's cursor ``description``.
+    """
+
+    def __init__(self, dialect: sa.Dialect) -> None:
+        self._dialect = dialect
+        self._processors: list[Callable[[Any], Any] | None] | None = None
+
+    @property
+    def needs_description(self) -> bool:
+        """Whether ``to_job`` still needs the cursor's ``description`` (only the first row)."""
+        return self._processors is None
+
+    def to_job(self, row: Sequence[Any], description: Sequence[Sequence[Any]]) -> Job:
+        if self._processors is None:
+            dialect = self._dialect
+            self._processors = [
+                c.type.dialect_impl(dialect).result_processor(dialect, d[1])
+                for c, d in zip(JOB_COLUMNS, description, strict=True)
+            ]
+        values = [
+            process(v) if process is not None and v is not None else v
+            for process, v in zip(self._processors, row, strict=True)
+        ]
+        values[_STATUS] = JobStatus(values[_STATUS])
+        return Job(*values)
+
 
 NEW_JOB_COLUMNS = (
     "id",

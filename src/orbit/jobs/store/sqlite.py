@@ -33,7 +33,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from orbit.jobs.event_wait import wait_set
 from orbit.jobs.models import Job, Lease, Outcome
-from orbit.jobs.store.claim import ClaimShape, claim_statement
+from orbit.jobs.store.claim import ClaimShape, claim_event, claim_statement
 from orbit.jobs.store.dialect import READ_ONLY_OPTION, Dialect, Timebase
 from orbit.jobs.store.feed import RUNNABLE, Change, ChangeFeed, ChangeKind, FeedSource
 from orbit.jobs.store.outcomes import PROGRESS, RECORD, outcome_params, outcome_payload
@@ -42,6 +42,7 @@ from orbit.jobs.store.rows import (
     ENQUEUE_COLUMNS,
     NEW_EVENT_COLUMNS,
     NEW_JOB_COLUMNS,
+    JobDecoder,
     event_row,
     new_job,
 )
@@ -254,8 +255,10 @@ _INSERT_EVENT = _insert("job_events", NEW_EVENT_COLUMNS)
 
 @functools.lru_cache(maxsize=64)
 def _time_text(value: dt.datetime) -> str:
-    # A bulk enqueue stamps every row with the same instant: convert it once.
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    # SQLAlchemy's SQLite DATETIME text, "0001-01-01 00:00:00.000000" (the year in four
+    # digits, microseconds always: the text is compared as text). A bulk enqueue stamps
+    # every row with the same instant: convert it once.
+    return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _uuid_text(value: uuid.UUID | None) -> str | None:
@@ -288,13 +291,40 @@ def _likely(term: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
     return sa.func.likely(term)  # untyped: a Boolean would render as "likely(…) = 1"
 
 
-@functools.cache
-def _positional(statement: sa.sql.ClauseElement) -> tuple[str, tuple[str, ...], dict[str, Any]]:
-    """A prebuilt statement in SQLite's SQL: its text, its parameters' order, constants."""
+@functools.lru_cache(maxsize=256)
+def _positional(
+    statement: sa.sql.ClauseElement, lists: tuple[tuple[str, int], ...] = ()
+) -> tuple[str, tuple[str, ...], dict[str, Any]]:
+    """A prebuilt statement in SQLite's SQL: its text, its parameters' order, constants.
+
+    ``lists`` gives the length of each expanding parameter (``IN`` a list): ``name`` of
+    length 2 becomes the parameters ``name_1`` and ``name_2``.
+    """
     compiled = statement.compile(dialect=sqlite_dialect())
     assert isinstance(compiled, sa.sql.compiler.SQLCompiler)
-    assert compiled.positiontup is not None
-    return compiled.string, tuple(compiled.positiontup), dict(compiled.params)
+    blanks = {name: [None] * length for name, length in lists}
+    state = compiled.construct_expanded_state({**compiled.params, **blanks}, escape_names=False)
+    assert state.positiontup is not None
+    return state.statement, tuple(state.positiontup), dict(state.parameters)
+
+
+_CLAIM_LISTS = ("c_types", "c_ids", "c_queues")
+
+
+def _claim_values(params: dict[str, Any]) -> dict[str, Any]:
+    """A claim's values (``claim.claim_params``) as SQLite stores them, lists spread."""
+    values = {
+        "c_now": _time_text(params["c_now"]),
+        "c_limit": params["c_limit"],
+        "c_worker": params["c_worker"],
+        "c_token": params["c_token"].hex,
+    }
+    if "c_expires" in params:
+        values["c_expires"] = _time_text(params["c_expires"])
+    for name in _CLAIM_LISTS:
+        for index, item in enumerate(params.get(name, ()), 1):
+            values[f"{name}_{index}"] = item.hex if isinstance(item, uuid.UUID) else item
+    return values
 
 
 def _job_params(row: dict[str, Any]) -> tuple[Any, ...]:
@@ -309,6 +339,7 @@ class SQLiteDialect(Dialect):
     """SQLite behaviour for the shared store."""
 
     name = "sqlite"
+    _decoder: JobDecoder | None = None  # the claim's rows, on this store's engine
 
     def is_unique_violation(self, exc: sa.exc.IntegrityError) -> bool:
         return "UNIQUE constraint failed" in str(exc.orig)
@@ -325,6 +356,35 @@ class SQLiteDialect(Dialect):
                 conn.execute(_ENQUEUE_JOB, params)
                 conn.execute(_INSERT_EVENT, event_params)
         return new_job(values, json.loads(params[_INPUT_DATA]))
+
+    def claim(
+        self, engine: Engine, statement: sa.Executable, params: dict[str, Any], now: dt.datetime
+    ) -> list[Job]:
+        # Straight through sqlite3, as ``record_outcomes``: the claim built once per shape
+        # (``store/claim.py``) in SQLite's SQL with its lists spread, the claimed rows
+        # decoded by the column types, then every running event in one ``executemany``,
+        # in one write transaction.
+        lists = tuple((name, len(params[name])) for name in _CLAIM_LISTS if name in params)
+        sql, names, constants = _positional(statement, lists)
+        values = {**constants, **_claim_values(params)}
+        claim_params = tuple(values[name] for name in names)
+        decoder = self._claimed_rows(engine)
+        with dbapi_connection(engine, sql, claim_params) as conn:
+            assert isinstance(conn, QueuedWriteConnection)
+            with conn.immediate():
+                cursor = conn.execute(sql, claim_params)
+                rows = cursor.fetchall()
+                description = cursor.description if decoder.needs_description else ()
+                claimed = [decoder.to_job(row, description) for row in rows]
+                if claimed:
+                    events = [_event_params(claim_event(job, now)) for job in claimed]
+                    conn.executemany(_INSERT_EVENT, events)
+        return claimed
+
+    def _claimed_rows(self, engine: Engine) -> JobDecoder:
+        if self._decoder is None:
+            self._decoder = JobDecoder(engine.dialect)
+        return self._decoder
 
     def claim_statement(self, time: Timebase, shape: ClaimShape) -> sa.Executable:
         # ``likely()`` tells SQLite's planner that most rows pass the status and job-type

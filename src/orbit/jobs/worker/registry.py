@@ -36,11 +36,12 @@ class JobDefinition:
     max_attempts: int = 3
     timeout_seconds: float | None = None
     backoff: BackoffPolicy = dataclasses.field(default_factory=BackoffPolicy)
+    is_async: bool = dataclasses.field(init=False, repr=False, compare=False)
+    """Async handlers run on the worker's loop; sync ones run in threads."""
 
-    @property
-    def is_async(self) -> bool:
-        """Async handlers run on the worker's loop; sync ones run in threads."""
-        return inspect.iscoroutinefunction(self.handler)
+    def __post_init__(self) -> None:
+        # Asked of every job a worker starts: decided once.
+        object.__setattr__(self, "is_async", inspect.iscoroutinefunction(self.handler))
 
 
 class JobRegistry:
