@@ -31,6 +31,7 @@ from orbit.jobs.errors import (
     OrbitError,
     Retry,
     UnknownJobType,
+    WouldWait,
 )
 from orbit.jobs.idempotency import IdempotencyKey, fingerprint
 from orbit.jobs.manager import JobManager
@@ -93,6 +94,7 @@ __all__ = [
     "UnknownJobType",
     "Worker",
     "WorkerConfig",
+    "WouldWait",
     "fingerprint",
     "migrate",
     "open_store",

@@ -89,6 +89,14 @@ class LeaseLost(OrbitError):
         self.job_id = job_id
 
 
+class WouldWait(OrbitError):
+    """A write asked not to wait (``wait=False``) would have had to: nothing was written.
+
+    Only SQLite writes without waiting, when its write lock is free at once; a PostgreSQL
+    write always waits for the network, so it always raises this when asked not to.
+    """
+
+
 class UnknownJobType(OrbitError):
     """No handler is registered for the job type."""
 

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from orbit.jobs.clock import Clock
+from orbit.jobs.errors import WouldWait
 from orbit.jobs.models import Job, Lease, Outcome
 from orbit.jobs.states import JobStatus
 from orbit.jobs.store.claim import ClaimShape, claim_event, claim_statement
@@ -132,8 +133,15 @@ class Dialect:
         percent: float | None,
         message: str | None,
         now: dt.datetime,
+        wait: bool = True,
     ) -> int | None:
-        """Record progress under ``lease``; the new version, or None when the lease is lost."""
+        """Record progress under ``lease``; the new version, or None when the lease is lost.
+
+        ``wait=False``: only a write that never waits (SQLite's, its lock free at once),
+        else ``WouldWait``; this default, a network round trip, always waits.
+        """
+        if not wait:
+            raise WouldWait("a write to a database server waits for the network")
         with engine.begin() as conn:
             version = conn.execute(
                 PROGRESS,

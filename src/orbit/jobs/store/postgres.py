@@ -27,6 +27,7 @@ from psycopg.types.json import Jsonb
 from sqlalchemy.engine import Connection, Engine
 
 from orbit.jobs.clock import Clock, is_simulated
+from orbit.jobs.errors import WouldWait
 from orbit.jobs.models import Job, Lease, Outcome
 from orbit.jobs.states import JobStatus
 from orbit.jobs.store.claim import ClaimShape, claim_statement
@@ -393,7 +394,10 @@ class PostgresDialect(Dialect):
         percent: float | None,
         message: str | None,
         now: dt.datetime,
+        wait: bool = True,
     ) -> int | None:
+        if not wait:
+            raise WouldWait("a write to PostgreSQL waits for the network")
         # Straight through the driver, compiled once, as ``insert_job``.
         autocommit = self._autocommit(engine)
         if self._progress is None:

@@ -190,10 +190,17 @@ class SQLStore(BulkWrites, GuardedWrites, StoreReads):
         with self._write() as conn:
             return {row.id: row.cancel_requested_at is not None for row in conn.execute(stmt)}
 
-    def progress(self, lease: Lease, percent: float | None, message: str | None) -> int:
-        """Record progress under ``lease``; returns the new version. Raises ``LeaseLost``."""
+    def progress(
+        self, lease: Lease, percent: float | None, message: str | None, *, wait: bool = True
+    ) -> int:
+        """Record progress under ``lease``; returns the new version. Raises ``LeaseLost``.
+
+        ``wait=False``, for a caller on an event loop: only if the write need not wait for
+        a lock or the network (SQLite, its write lock free), else ``WouldWait`` and
+        nothing written.
+        """
         version = self.dialect.write_progress(
-            self.engine, lease, percent, clip_message(message), self.clock.now()
+            self.engine, lease, percent, clip_message(message), self.clock.now(), wait
         )
         if version is None:
             raise LeaseLost(lease.job_id)

@@ -400,6 +400,7 @@ class SQLiteDialect(Dialect):
         percent: float | None,
         message: str | None,
         now: dt.datetime,
+        wait: bool = True,
     ) -> int | None:
         # Straight through sqlite3, as ``insert_job``: the guarded update, then its event.
         sql, names, constants = _positional(PROGRESS)
@@ -414,7 +415,7 @@ class SQLiteDialect(Dialect):
         params = tuple(values[name] for name in names)
         with dbapi_connection(engine, sql, params) as conn:
             assert isinstance(conn, QueuedWriteConnection)
-            with conn.immediate():
+            with conn.immediate(wait):
                 row = conn.execute(sql, params).fetchone()
                 if row is not None:
                     payload = {"percent": percent, "message": message}

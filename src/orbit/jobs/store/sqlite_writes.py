@@ -23,6 +23,8 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from orbit.jobs.errors import WouldWait
+
 BUSY_DEADLINE_SECONDS = 30.0
 BUSY_TIMEOUT_MS = 30_000  # what reads and schema changes wait for a lock
 _FIRST_PAUSE = 0.00005
@@ -45,16 +47,29 @@ class QueuedWriteConnection(sqlite3.Connection):
     orbit_lock: threading.Lock | None = None
     _holding = False
 
-    def begin_immediate(self) -> None:
-        """Start a write transaction: queue in-process, then take SQLite's write lock."""
+    def begin_immediate(self, wait: bool = True) -> None:
+        """Start a write transaction: queue in-process, then take SQLite's write lock.
+
+        With ``wait=False`` only when both are free at once; else ``WouldWait``, nothing
+        begun (a caller on an event loop that must not block).
+        """
         assert self.orbit_lock is not None
-        self.orbit_lock.acquire()
+        if not self.orbit_lock.acquire(blocking=wait):
+            raise WouldWait("the write lock is taken in this process")
         self._holding = True
         # SQLite's own busy handler would sleep in coarse steps; switch it off while we
         # retry BEGIN IMMEDIATE ourselves, and back on for the statements that follow.
         self.execute("PRAGMA busy_timeout=0")
         try:
-            _retry_busy(lambda: self.execute("BEGIN IMMEDIATE"))
+            if wait:
+                _retry_busy(lambda: self.execute("BEGIN IMMEDIATE"))
+            else:
+                try:
+                    self.execute("BEGIN IMMEDIATE")
+                except sqlite3.OperationalError as exc:
+                    if not _busy(exc):
+                        raise
+                    raise WouldWait("another process holds the write lock") from exc
         except BaseException:
             self._release()
             raise
@@ -62,9 +77,9 @@ class QueuedWriteConnection(sqlite3.Connection):
             self.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
     @contextlib.contextmanager
-    def immediate(self) -> Iterator[None]:
+    def immediate(self, wait: bool = True) -> Iterator[None]:
         """One write transaction: ``begin_immediate``, then commit, or roll back on error."""
-        self.begin_immediate()
+        self.begin_immediate(wait)
         try:
             yield
         except BaseException:
@@ -90,6 +105,10 @@ class QueuedWriteConnection(sqlite3.Connection):
             self.orbit_lock.release()
 
 
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
 def _retry_busy(statement: Any) -> None:
     deadline = time.monotonic() + BUSY_DEADLINE_SECONDS
     pause = _FIRST_PAUSE
@@ -98,7 +117,7 @@ def _retry_busy(statement: Any) -> None:
             statement()
             return
         except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) and "busy" not in str(exc):
+            if not _busy(exc):
                 raise
             if time.monotonic() > deadline:
                 raise
