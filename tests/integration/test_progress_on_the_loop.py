@@ -45,6 +45,17 @@ def test_a_write_asked_not_to_wait_writes_at_once_or_not_at_all(store: SQLStore)
     assert store.progress(job.lease, 10, "free", wait=False) == job.version + 1
     with write_lock(store.engine.url.database or ""), pytest.raises(WouldWait):
         store.progress(job.lease, 20, "taken", wait=False)
+    # Every pooled connection in use: a checkout would wait for one, or open one.
+    pool = store.engine.pool
+    assert isinstance(pool, sa.pool.QueuePool)
+    held = [store.engine.raw_connection() for _ in range(pool.checkedin())]
+    try:
+        assert pool.checkedin() == 0
+        with pytest.raises(WouldWait):
+            store.progress(job.lease, 30, "no idle connection", wait=False)
+    finally:
+        for conn in held:
+            conn.close()
     assert stored_progress(store, job) == (10, job.version + 1)
 
 
@@ -90,7 +101,12 @@ def another_writer(store: SQLStore, job: Job) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def this_process_writing(store: SQLStore) -> Iterator[None]:
+def this_process_writing(store: SQLStore, job: Job) -> Iterator[None]:
+    """A writer of this process: on SQLite it holds the lock all of them queue on."""
+    if store.dialect.name != "sqlite":
+        with another_writer(store, job):  # PostgreSQL's writers share no lock
+            yield
+        return
     with write_lock(store.engine.url.database or ""):
         yield
 
@@ -99,8 +115,6 @@ def this_process_writing(store: SQLStore) -> Iterator[None]:
 async def test_a_progress_write_that_must_wait_leaves_the_loop_running(
     store: SQLStore, holder: str
 ) -> None:
-    if holder == "this process" and store.dialect.name != "sqlite":
-        pytest.skip("only SQLite's writers of one process share a lock")
     job = running_job(store)
     ticks = 0
 
@@ -112,7 +126,9 @@ async def test_a_progress_write_that_must_wait_leaves_the_loop_running(
 
     ticker = asyncio.create_task(tick())
     blocked = (
-        another_writer(store, job) if holder == "another writer" else this_process_writing(store)
+        another_writer(store, job)
+        if holder == "another writer"
+        else this_process_writing(store, job)
     )
     try:
         with blocked:

@@ -1,9 +1,9 @@
 """Times come back from the jobs table as the UTC instants that went in, on both databases.
 
-SQLite keeps naive UTC text and its reads parse that text with their own processor
-(``schema.UTCDateTime``): the edges of the calendar, microseconds, a value stored with
-another offset and a time that another writer stored as SQL text all come back aware and
-equal.
+SQLite keeps naive UTC text (``schema.UTCDateTime``; the store's raw writes produce the
+same text, ``sqlite._time_text``), compared as text: the edges of the calendar,
+microseconds, a value stored with another offset and a time that another writer stored as
+SQL text all come back aware and equal, and due jobs are claimed in time order.
 """
 
 from __future__ import annotations

@@ -46,26 +46,11 @@ class UTCDateTime(sa.TypeDecorator[dt.datetime]):
         # SQLite's DATETIME drops the offset when it renders text, so normalise first.
         return value.astimezone(dt.UTC)
 
-    def result_processor(self, dialect: Dialect, coltype: object) -> Any:
-        if dialect.name == "sqlite":
-            # The text SQLite's DATETIME stores ("2026-12-07 14:00:00.123456", naive UTC)
-            # parsed in C: SQLAlchemy's own processor runs a regular expression per
-            # value, and a claimed or listed job carries five of them.
-            return _sqlite_utc
-        return super().result_processor(dialect, coltype)
-
     def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
         if value is None:
             return None
         assert isinstance(value, dt.datetime)
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-
-
-def _sqlite_utc(value: str | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    parsed = dt.datetime.fromisoformat(value)
-    return parsed.replace(tzinfo=dt.UTC) if parsed.tzinfo is None else parsed.astimezone(dt.UTC)
 
 
 JSONType = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")

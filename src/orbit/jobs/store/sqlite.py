@@ -20,6 +20,7 @@ import functools
 import json
 import logging
 import sqlite3
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -31,6 +32,7 @@ from sqlalchemy import event
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.engine import Connection, Engine
 
+from orbit.jobs.errors import WouldWait
 from orbit.jobs.event_wait import wait_set
 from orbit.jobs.models import Job, Lease, Outcome
 from orbit.jobs.store.claim import ClaimShape, claim_event, claim_statement
@@ -308,7 +310,11 @@ def _positional(
     return state.statement, tuple(state.positiontup), dict(state.parameters)
 
 
-_CLAIM_LISTS = ("c_types", "c_ids", "c_queues")
+_CLAIM_LISTS: dict[str, Callable[[Any], Any]] = {
+    "c_types": _same,
+    "c_ids": lambda job_id: job_id.hex,  # a UUID, as the Uuid type asks
+    "c_queues": _same,
+}
 
 
 def _claim_values(params: dict[str, Any]) -> dict[str, Any]:
@@ -321,10 +327,16 @@ def _claim_values(params: dict[str, Any]) -> dict[str, Any]:
     }
     if "c_expires" in params:
         values["c_expires"] = _time_text(params["c_expires"])
-    for name in _CLAIM_LISTS:
+    for name, convert in _CLAIM_LISTS.items():
         for index, item in enumerate(params.get(name, ()), 1):
-            values[f"{name}_{index}"] = item.hex if isinstance(item, uuid.UUID) else item
+            values[f"{name}_{index}"] = convert(item)
     return values
+
+
+def _idle_connection(engine: Engine) -> bool:
+    """Whether the pool holds a connection it can hand out without waiting or opening one."""
+    pool = engine.pool
+    return isinstance(pool, sa.pool.QueuePool) and pool.checkedin() > 0
 
 
 def _job_params(row: dict[str, Any]) -> tuple[Any, ...]:
@@ -381,6 +393,10 @@ class SQLiteDialect(Dialect):
                     conn.executemany(_INSERT_EVENT, events)
         return claimed
 
+    @staticmethod
+    def _write_lock(engine: Engine) -> threading.Lock:
+        return write_lock(engine.url.database or "")
+
     def _claimed_rows(self, engine: Engine) -> JobDecoder:
         if self._decoder is None:
             self._decoder = JobDecoder(engine.dialect)
@@ -403,6 +419,10 @@ class SQLiteDialect(Dialect):
         wait: bool = True,
     ) -> int | None:
         # Straight through sqlite3, as ``insert_job``: the guarded update, then its event.
+        if not wait and (not _idle_connection(engine) or self._write_lock(engine).locked()):
+            # Checking out would wait for a pooled connection or open one; taking the
+            # lock, for this process's other writer: neither on a caller's event loop.
+            raise WouldWait("no idle connection, or this process is writing")
         sql, names, constants = _positional(PROGRESS)
         values = {
             **constants,

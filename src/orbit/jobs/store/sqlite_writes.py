@@ -57,24 +57,22 @@ class QueuedWriteConnection(sqlite3.Connection):
         if not self.orbit_lock.acquire(blocking=wait):
             raise WouldWait("the write lock is taken in this process")
         self._holding = True
-        # SQLite's own busy handler would sleep in coarse steps; switch it off while we
-        # retry BEGIN IMMEDIATE ourselves, and back on for the statements that follow.
-        self.execute("PRAGMA busy_timeout=0")
         try:
-            if wait:
-                _retry_busy(lambda: self.execute("BEGIN IMMEDIATE"))
-            else:
-                try:
-                    self.execute("BEGIN IMMEDIATE")
-                except sqlite3.OperationalError as exc:
-                    if not _busy(exc):
-                        raise
-                    raise WouldWait("another process holds the write lock") from exc
+            # SQLite's own busy handler would sleep in coarse steps; switch it off while
+            # we retry BEGIN IMMEDIATE ourselves, and back on for the statements after.
+            self.execute("PRAGMA busy_timeout=0")
+            try:
+                if wait:
+                    _retry_busy(lambda: self.execute("BEGIN IMMEDIATE"))
+                else:
+                    _begin_at_once(self)
+            finally:
+                self.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         except BaseException:
+            with contextlib.suppress(sqlite3.Error):  # begun, but the pragma failed
+                sqlite3.Connection.rollback(self)
             self._release()
             raise
-        finally:
-            self.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
     @contextlib.contextmanager
     def immediate(self, wait: bool = True) -> Iterator[None]:
@@ -99,10 +97,27 @@ class QueuedWriteConnection(sqlite3.Connection):
         finally:
             self._release()
 
+    def close(self) -> None:
+        # A connection closed inside its transaction (the pool invalidates one that lost
+        # its file, say) must not keep the file's lock from every other writer.
+        try:
+            super().close()
+        finally:
+            self._release()
+
     def _release(self) -> None:
         if self._holding and self.orbit_lock is not None:
             self._holding = False
             self.orbit_lock.release()
+
+
+def _begin_at_once(conn: sqlite3.Connection) -> None:
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if not _busy(exc):
+            raise
+        raise WouldWait("another process holds the write lock") from exc
 
 
 def _busy(exc: sqlite3.OperationalError) -> bool:
