@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg
 import pytest
-import sqlalchemy as sa
 
 from orbit.jobs import JobSpec, SQLStore
 from orbit.jobs.store.sqlite_writes import QueuedWriteConnection
@@ -25,23 +25,19 @@ def claim_plan(store: SQLStore, monkeypatch: pytest.MonkeyPatch, **claim: Any) -
     engine = store.engine if sqlite else store.dialect.autocommit_engine(store.engine)
     seen: list[tuple[str, Any]] = []
 
-    def capture(conn: Any, cursor: Any, statement: str, params: Any, *rest: Any) -> None:
-        if "job_events" in statement or statement.lstrip().upper().startswith("UPDATE"):
-            seen.append((statement, params))
+    # Both claim straight on the driver's connection: read the SQL it is given.
+    cursor_type = QueuedWriteConnection if sqlite else psycopg.Cursor
+    execute = cursor_type.execute
 
-    # SQLite claims straight on the sqlite3 connection; PostgreSQL through SQLAlchemy.
-    execute = QueuedWriteConnection.execute
+    def captured(target: Any, statement: str, *params: Any, **options: Any) -> Any:
+        if isinstance(statement, str) and statement.lstrip().upper().startswith(("UPDATE", "WITH")):
+            seen.append((statement, params[0] if params else ()))
+        return execute(target, statement, *params, **options)
 
-    def captured(conn: Any, statement: str, *params: Any) -> Any:
-        capture(conn, None, statement, params[0] if params else ())
-        return execute(conn, statement, *params)
-
-    monkeypatch.setattr(QueuedWriteConnection, "execute", captured)
-    sa.event.listen(engine, "before_cursor_execute", capture)
+    monkeypatch.setattr(cursor_type, "execute", captured)
     try:
         store.claim("w", claim.pop("job_types", ["a", "b"]), 5, 30.0, **claim)
     finally:
-        sa.event.remove(engine, "before_cursor_execute", capture)
         monkeypatch.undo()
     statement, params = seen[0]
     raw = engine.raw_connection()

@@ -138,3 +138,23 @@ def claim_params(
     if queues is not None:
         params["c_queues"] = list(queues)
     return params
+
+
+CLAIM_LISTS = ("c_types", "c_ids", "c_queues")
+"""The claim's list values (``IN`` a list): its SQL, compiled with them spread into one
+parameter per item, depends on their lengths as well as on the shape."""
+
+
+def list_lengths(params: dict[str, Any]) -> tuple[tuple[str, int], ...]:
+    """The length of each list among a claim's values (``claim_params``)."""
+    return tuple((name, len(params[name])) for name in CLAIM_LISTS if name in params)
+
+
+def spread_lists(params: dict[str, Any]) -> dict[str, Any]:
+    """A claim's values with each list spread into ``name_1 … name_n``, as SQLAlchemy
+    names the parameters of a list it expands."""
+    values = {name: value for name, value in params.items() if name not in CLAIM_LISTS}
+    for name in CLAIM_LISTS:
+        for index, item in enumerate(params.get(name, ()), 1):
+            values[f"{name}_{index}"] = item
+    return values

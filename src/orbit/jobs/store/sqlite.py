@@ -35,7 +35,13 @@ from sqlalchemy.engine import Connection, Engine
 from orbit.jobs.errors import WouldWait
 from orbit.jobs.event_wait import wait_set
 from orbit.jobs.models import Job, Lease, Outcome
-from orbit.jobs.store.claim import ClaimShape, claim_event, claim_statement
+from orbit.jobs.store.claim import (
+    ClaimShape,
+    claim_event,
+    claim_statement,
+    list_lengths,
+    spread_lists,
+)
 from orbit.jobs.store.dialect import READ_ONLY_OPTION, Dialect, Timebase
 from orbit.jobs.store.feed import RUNNABLE, Change, ChangeFeed, ChangeKind, FeedSource
 from orbit.jobs.store.outcomes import PROGRESS, RECORD, outcome_params, outcome_payload
@@ -310,26 +316,16 @@ def _positional(
     return state.statement, tuple(state.positiontup), dict(state.parameters)
 
 
-_CLAIM_LISTS: dict[str, Callable[[Any], Any]] = {
-    "c_types": _same,
-    "c_ids": lambda job_id: job_id.hex,  # a UUID, as the Uuid type asks
-    "c_queues": _same,
-}
-
-
 def _claim_values(params: dict[str, Any]) -> dict[str, Any]:
-    """A claim's values (``claim.claim_params``) as SQLite stores them, lists spread."""
-    values = {
-        "c_now": _time_text(params["c_now"]),
-        "c_limit": params["c_limit"],
-        "c_worker": params["c_worker"],
-        "c_token": params["c_token"].hex,
-    }
-    if "c_expires" in params:
-        values["c_expires"] = _time_text(params["c_expires"])
-    for name, convert in _CLAIM_LISTS.items():
-        for index, item in enumerate(params.get(name, ()), 1):
-            values[f"{name}_{index}"] = convert(item)
+    """A claim's values (``claim.claim_params``), lists spread, as SQLite stores them."""
+    if "c_ids" in params:  # as the Uuid type stores them (a str id fails here, not later)
+        params = {**params, "c_ids": [job_id.hex for job_id in params["c_ids"]]}
+    values = spread_lists(params)
+    for name, value in values.items():
+        if isinstance(value, dt.datetime):
+            values[name] = _time_text(value)
+        elif isinstance(value, uuid.UUID):  # the lease token
+            values[name] = value.hex
     return values
 
 
@@ -376,8 +372,7 @@ class SQLiteDialect(Dialect):
         # (``store/claim.py``) in SQLite's SQL with its lists spread, the claimed rows
         # decoded by the column types, then every running event in one ``executemany``,
         # in one write transaction.
-        lists = tuple((name, len(params[name])) for name in _CLAIM_LISTS if name in params)
-        sql, names, constants = _positional(statement, lists)
+        sql, names, constants = _positional(statement, list_lengths(params))
         values = {**constants, **_claim_values(params)}
         claim_params = tuple(values[name] for name in names)
         decoder = self._claimed_rows(engine)
