@@ -145,6 +145,16 @@ CLAIM_LISTS = ("c_types", "c_ids", "c_queues")
 parameter per item, depends on their lengths as well as on the shape."""
 
 
+def expanded(
+    compiled: sa.sql.compiler.Compiled, lists: tuple[tuple[str, int], ...]
+) -> sa.sql.compiler.ExpandedState:
+    """``compiled`` with each list (``lists``: name and length) spread into one parameter
+    per item, named as ``spread_lists`` names the values; its own constants bound."""
+    assert isinstance(compiled, sa.sql.compiler.SQLCompiler)
+    blanks = {name: [None] * length for name, length in lists}
+    return compiled.construct_expanded_state({**compiled.params, **blanks}, escape_names=False)
+
+
 def list_lengths(params: dict[str, Any]) -> tuple[tuple[str, int], ...]:
     """The length of each list among a claim's values (``claim_params``)."""
     return tuple((name, len(params[name])) for name in CLAIM_LISTS if name in params)

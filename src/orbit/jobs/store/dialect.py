@@ -21,7 +21,7 @@ from orbit.jobs.states import JobStatus
 from orbit.jobs.store.claim import ClaimShape, claim_event, claim_statement
 from orbit.jobs.store.feed import FeedSource
 from orbit.jobs.store.outcomes import PROGRESS, insert_events, record_outcome
-from orbit.jobs.store.rows import JOB_COLUMNS, event_row, to_job
+from orbit.jobs.store.rows import JOB_COLUMNS, JobDecoder, event_row, to_job
 from orbit.jobs.store.schema import jobs
 
 READ_ONLY_OPTION = "orbit_readonly"
@@ -63,6 +63,15 @@ class Dialect:
     commit_ordered_ids = True
     """Whether ``job_events.id`` values become visible in increasing order (one writer at a
     time); PostgreSQL allocates ids before commit, so a smaller id can appear later."""
+
+    _job_rows: JobDecoder | None = None
+
+    def job_rows(self, engine: Engine) -> JobDecoder:
+        """The decoder of ``JOB_COLUMNS`` rows that the dialect's hot statements read
+        straight from ``engine``'s driver (claims, enqueues), built once."""
+        if self._job_rows is None:
+            self._job_rows = JobDecoder(engine.dialect)
+        return self._job_rows
 
     def insert_events(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
         """Append event rows inside the caller's transaction (and announce them)."""

@@ -30,7 +30,13 @@ from orbit.jobs.clock import Clock, is_simulated
 from orbit.jobs.errors import WouldWait
 from orbit.jobs.models import Job, Lease, Outcome
 from orbit.jobs.states import JobStatus
-from orbit.jobs.store.claim import ClaimShape, claim_statement, list_lengths, spread_lists
+from orbit.jobs.store.claim import (
+    ClaimShape,
+    claim_statement,
+    expanded,
+    list_lengths,
+    spread_lists,
+)
 from orbit.jobs.store.dialect import Dialect, Timebase
 from orbit.jobs.store.feed import RUNNABLE, Change, ChangeFeed, ChangeKind, FeedSource
 from orbit.jobs.store.guards import held_sql
@@ -41,7 +47,6 @@ from orbit.jobs.store.rows import (
     JOB_COLUMNS,
     NEW_EVENT_COLUMNS,
     NEW_JOB_COLUMNS,
-    JobDecoder,
 )
 from orbit.jobs.store.schema import UTCDateTime, job_events
 
@@ -282,10 +287,7 @@ def _expanded(
 ) -> tuple[str, dict[str, Any]]:
     """``statement`` in psycopg's SQL with each list spread into one parameter per item
     (``lists``: name and length), and the values it binds itself."""
-    compiled = statement.compile(engine)
-    assert isinstance(compiled, sa.sql.compiler.SQLCompiler)
-    blanks = {name: [None] * length for name, length in lists}
-    state = compiled.construct_expanded_state({**compiled.params, **blanks}, escape_names=False)
+    state = expanded(statement.compile(engine), lists)
     return state.statement, dict(state.parameters)
 
 
@@ -306,12 +308,11 @@ class PostgresDialect(Dialect):
     def __init__(self) -> None:
         self._autocommit_engine: Engine | None = None
         self._db_clock = False
-        self._insert_job: tuple[str, JobDecoder] | None = None
+        self._insert_job: str | None = None
         self._progress: str | None = None
-        # Each claim shape's SQL for the lengths of its lists, and the decoder of its rows.
+        # Each claim shape's SQL for the lengths of its lists.
         self._claims: dict[tuple[Any, tuple[tuple[str, int], ...]], tuple[str, dict[str, Any]]]
         self._claims = {}
-        self._claim_decoder: JobDecoder | None = None
 
     def timebase(self, clock: Clock) -> Timebase:
         self._db_clock = not is_simulated(clock)
@@ -342,9 +343,8 @@ class PostgresDialect(Dialect):
         # SQLAlchemy's execute, building the call cost more than the round trip.
         autocommit = self._autocommit(engine)
         if self._insert_job is None:
-            sql = INSERT_JOB.compile(autocommit).string
-            self._insert_job = (sql, JobDecoder(autocommit.dialect))
-        sql, decoder = self._insert_job
+            self._insert_job = INSERT_JOB.compile(autocommit).string
+        sql, decoder = self._insert_job, self.job_rows(autocommit)
         params = {
             **values,
             "input_data": json.dumps(values["input_data"]),
@@ -376,17 +376,12 @@ class PostgresDialect(Dialect):
             compiled = self._claims[statement, lengths] = _expanded(statement, autocommit, lengths)
         sql, constants = compiled
         values = {**constants, **spread_lists(params)}
-        decoder = self._claimed_rows(autocommit)
+        decoder = self.job_rows(autocommit)
         with dbapi_connection(autocommit, sql, values) as conn, conn.cursor() as cursor:
             cursor.execute(sql, values)
             rows = cursor.fetchall()
             description = cursor.description if decoder.needs_description else ()
         return [decoder.to_job(row, description) for row in rows]
-
-    def _claimed_rows(self, engine: Engine) -> JobDecoder:
-        if self._claim_decoder is None:
-            self._claim_decoder = JobDecoder(engine.dialect)
-        return self._claim_decoder
 
     def insert_jobs(
         self, conn: Connection, rows: list[dict[str, Any]], events: list[dict[str, Any]]

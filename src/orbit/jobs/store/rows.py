@@ -122,8 +122,8 @@ _STATUS = next(i for i, c in enumerate(JOB_COLUMNS) if c.name == "status")
 class JobDecoder:
     """Rows of ``JOB_COLUMNS`` as a DB-API cursor returns them, made ``Job``s.
 
-    For the hot statements that run straight on the driver (the status read, SQLite's
-    claim): each value is decoded by its column type's own result processor, as
+    For the hot statements that run straight on the driver (the status read, claims,
+    PostgreSQL's enqueue): each value is decoded by its column type's own result processor, as
     SQLAlchemy would; the processors depend on the driver's type codes, known from the
     first row's cursor ``description``.
     """

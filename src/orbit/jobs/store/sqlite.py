@@ -20,7 +20,6 @@ import functools
 import json
 import logging
 import sqlite3
-import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -39,6 +38,7 @@ from orbit.jobs.store.claim import (
     ClaimShape,
     claim_event,
     claim_statement,
+    expanded,
     list_lengths,
     spread_lists,
 )
@@ -50,7 +50,6 @@ from orbit.jobs.store.rows import (
     ENQUEUE_COLUMNS,
     NEW_EVENT_COLUMNS,
     NEW_JOB_COLUMNS,
-    JobDecoder,
     event_row,
     new_job,
 )
@@ -308,10 +307,7 @@ def _positional(
     ``lists`` gives the length of each expanding parameter (``IN`` a list): ``name`` of
     length 2 becomes the parameters ``name_1`` and ``name_2``.
     """
-    compiled = statement.compile(dialect=sqlite_dialect())
-    assert isinstance(compiled, sa.sql.compiler.SQLCompiler)
-    blanks = {name: [None] * length for name, length in lists}
-    state = compiled.construct_expanded_state({**compiled.params, **blanks}, escape_names=False)
+    state = expanded(statement.compile(dialect=sqlite_dialect()), lists)
     assert state.positiontup is not None
     return state.statement, tuple(state.positiontup), dict(state.parameters)
 
@@ -347,7 +343,6 @@ class SQLiteDialect(Dialect):
     """SQLite behaviour for the shared store."""
 
     name = "sqlite"
-    _decoder: JobDecoder | None = None  # the claim's rows, on this store's engine
 
     def is_unique_violation(self, exc: sa.exc.IntegrityError) -> bool:
         return "UNIQUE constraint failed" in str(exc.orig)
@@ -375,7 +370,7 @@ class SQLiteDialect(Dialect):
         sql, names, constants = _positional(statement, list_lengths(params))
         values = {**constants, **_claim_values(params)}
         claim_params = tuple(values[name] for name in names)
-        decoder = self._claimed_rows(engine)
+        decoder = self.job_rows(engine)
         with dbapi_connection(engine, sql, claim_params) as conn:
             assert isinstance(conn, QueuedWriteConnection)
             with conn.immediate():
@@ -387,15 +382,6 @@ class SQLiteDialect(Dialect):
                     events = [_event_params(claim_event(job, now)) for job in claimed]
                     conn.executemany(_INSERT_EVENT, events)
         return claimed
-
-    @staticmethod
-    def _write_lock(engine: Engine) -> threading.Lock:
-        return write_lock(engine.url.database or "")
-
-    def _claimed_rows(self, engine: Engine) -> JobDecoder:
-        if self._decoder is None:
-            self._decoder = JobDecoder(engine.dialect)
-        return self._decoder
 
     def claim_statement(self, time: Timebase, shape: ClaimShape) -> sa.Executable:
         # ``likely()`` tells SQLite's planner that most rows pass the status and job-type
@@ -414,10 +400,10 @@ class SQLiteDialect(Dialect):
         wait: bool = True,
     ) -> int | None:
         # Straight through sqlite3, as ``insert_job``: the guarded update, then its event.
-        if not wait and (not _idle_connection(engine) or self._write_lock(engine).locked()):
-            # Checking out would wait for a pooled connection or open one; taking the
-            # lock, for this process's other writer: neither on a caller's event loop.
-            raise WouldWait("no idle connection, or this process is writing")
+        if not wait and not _idle_connection(engine):
+            # A checkout would wait for a pooled connection or open one: not on a caller's
+            # event loop (a taken write lock, ``immediate`` refuses without waiting).
+            raise WouldWait("no idle pooled connection")
         sql, names, constants = _positional(PROGRESS)
         values = {
             **constants,
