@@ -35,7 +35,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from orbit.jobs.errors import DuplicateIdempotencyKey, IdempotencyKeyReused
+from orbit.jobs.errors import DuplicateIdempotencyKey, IdempotencyKeyReused, WouldWait
 from orbit.jobs.events import EventHub, Subscription
 from orbit.jobs.idempotency import IdempotencyKey, fingerprint
 from orbit.jobs.log_cursor import LogRead, ProjectSnapshot
@@ -78,32 +78,39 @@ class JobClient:
         input_data: dict[str, JSON] | None = None,
         *,
         idempotency_key: str | IdempotencyKey | None = None,
+        wait: bool = True,
         **options: object,
     ) -> Job:
         """Enqueue one job; ``options`` are the other ``JobSpec`` fields.
 
         ``idempotency_key`` is a plain key (in-process scope, input fingerprint) or an
         ``IdempotencyKey`` carrying the caller and request fingerprint (the HTTP layer).
+        ``wait=False``: see ``enqueue_spec``.
         """
         if isinstance(idempotency_key, IdempotencyKey):
             options["idempotency_caller"] = idempotency_key.caller
             options["idempotency_fingerprint"] = idempotency_key.fingerprint
             idempotency_key = idempotency_key.key
         spec = JobSpec(job_type, input_data or {}, idempotency_key=idempotency_key, **options)  # type: ignore[arg-type]
-        return self.enqueue_spec(spec)
+        return self.enqueue_spec(spec, wait=wait)
 
-    def enqueue_spec(self, spec: JobSpec, under: Lease | None = None) -> Job:
+    def enqueue_spec(self, spec: JobSpec, under: Lease | None = None, *, wait: bool = True) -> Job:
         """Enqueue a prepared ``JobSpec``; a taken ``idempotency_key`` returns its job.
 
         Raises ``IdempotencyKeyReused`` when the key's job came from a different request.
         ``under``: the lease of the job enqueueing it (``ctx.enqueue_child``); the enqueue
         is guarded by it and raises ``LeaseLost`` once that lease is gone.
+        ``wait=False``, for a caller on an event loop (``off_the_loop``): the write only
+        if it can go at once (SQLite, its write lock free), else ``WouldWait`` with
+        nothing written.
         """
         spec = self._with_defaults(spec)
 
         def insert(spec: JobSpec) -> Job:
             if under is None:
-                return self.store.enqueue(spec)
+                return self.store.enqueue(spec, wait=wait)
+            if not wait:
+                raise WouldWait("an enqueue under a lease runs in a thread")
             return self.store.enqueue_under(under, spec)
 
         key = spec.idempotency_key
@@ -117,7 +124,7 @@ class JobClient:
             try:
                 return insert(spec)
             except DuplicateIdempotencyKey:
-                holder = self._key_holder(spec)
+                holder = self._key_holder(spec, wait)
             if holder is not None:
                 if holder.idempotency_fingerprint not in (None, spec.idempotency_fingerprint):
                     raise IdempotencyKeyReused(key, holder.id)
@@ -125,13 +132,21 @@ class JobClient:
             # Deleted, or released past retention, since the insert failed: try again.
         return insert(spec)
 
-    def _key_holder(self, spec: JobSpec) -> Job | None:
+    @property
+    def writes_on_loop(self) -> bool:
+        """Whether a write with ``wait=False`` may run on the caller's event loop (SQLite:
+        when its lock is free); on a database server it always raises ``WouldWait``."""
+        return self.store.dialect.writes_on_loop
+
+    def _key_holder(self, spec: JobSpec, wait: bool = True) -> Job | None:
         """The live job holding ``spec``'s key; one past retention gives it up here."""
         for job in self.store.by_idempotency_key(
             spec.idempotency_key, spec.idempotency_caller, spec.job_type
         ):
             if not self._key_expired(job):
                 return job
+            if not wait:
+                raise WouldWait("releasing an expired key is a write of its own")
             self.store.release_idempotency_key(job.id, self._key_cutoff())
         return None
 

@@ -42,6 +42,7 @@ from orbit.jobs.http.inputs import (
     NulFreeText,
     StorableDatetime,
 )
+from orbit.jobs.http.nonblocking import without_blocking
 from orbit.jobs.http.problems import (
     PROBLEM_MEDIA_TYPE,
     Problem,
@@ -97,4 +98,5 @@ __all__ = [
     "load_job",
     "parse_duration",
     "problem_response",
+    "without_blocking",
 ]

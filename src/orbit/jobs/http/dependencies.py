@@ -23,10 +23,10 @@ import uuid
 from typing import Annotated
 
 from fastapi import Depends, Header, Path, Query, Request
-from starlette.concurrency import run_in_threadpool
 
 from orbit.jobs.client import JobClient
 from orbit.jobs.http.inputs import NulFreeText
+from orbit.jobs.http.nonblocking import without_blocking
 from orbit.jobs.http.problems import Problem
 from orbit.jobs.http.responses import IdempotentReplay
 from orbit.jobs.http.security import ANONYMOUS_CALLER, CALLER_SCOPE_KEY
@@ -159,9 +159,11 @@ async def idempotency_key(request: Request, key: IdempotencyHeader = None) -> Id
     if scoped is None:
         return None
     client = await get_client(request)
-    found = await run_in_threadpool(
-        client.find, scoped.key, caller=scoped.caller, fingerprint=scoped.fingerprint
-    )
+
+    def find(_wait: bool) -> Job | None:
+        return client.find(scoped.key, caller=scoped.caller, fingerprint=scoped.fingerprint)
+
+    found = await without_blocking(client, find)
     if found is not None:
         raise IdempotentReplay(found)
     return scoped

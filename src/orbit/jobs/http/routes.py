@@ -45,6 +45,7 @@ from orbit.jobs.http.dependencies import (
     OlderThanDep,
     RegistryDep,
 )
+from orbit.jobs.http.nonblocking import without_blocking
 from orbit.jobs.http.polling import get_job
 from orbit.jobs.http.problems import PROBLEM_MEDIA_TYPE, Problem
 from orbit.jobs.http.responses import accepted, etag_for
@@ -121,7 +122,7 @@ def list_jobs(
     return JobList(items=[JobOut.of(j) for j in page.items], next_cursor=page.next_cursor)
 
 
-def enqueue_job(
+async def enqueue_job(
     body: EnqueueRequest,
     request: Request,
     client: ClientDep,
@@ -134,19 +135,24 @@ def enqueue_job(
     """
     if body.job_type not in registry:
         raise UnknownJobType(body.job_type)
-    job = client.enqueue(
-        body.job_type,
-        body.input_data,
-        project_id=body.project_id,
-        interview_id=body.interview_id,
-        parent_id=body.parent_id,
-        priority=body.priority,
-        queue=body.queue,
-        max_attempts=body.max_attempts,  # None: the registry's default (JobClient)
-        timeout_seconds=body.timeout_seconds,
-        run_at=body.run_at,
-        idempotency_key=key,
-    )
+
+    def enqueue(wait: bool) -> Job:
+        return client.enqueue(
+            body.job_type,
+            body.input_data,
+            project_id=body.project_id,
+            interview_id=body.interview_id,
+            parent_id=body.parent_id,
+            priority=body.priority,
+            queue=body.queue,
+            max_attempts=body.max_attempts,  # None: the registry's default (JobClient)
+            timeout_seconds=body.timeout_seconds,
+            run_at=body.run_at,
+            idempotency_key=key,
+            wait=wait,
+        )
+
+    job = await without_blocking(client, enqueue)
     return accepted(job, location=_location(request, job))
 
 

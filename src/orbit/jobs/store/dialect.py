@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,6 +26,9 @@ from orbit.jobs.store.rows import JOB_COLUMNS, JobDecoder, event_row, to_job
 from orbit.jobs.store.schema import jobs
 
 READ_ONLY_OPTION = "orbit_readonly"
+LONE_STATEMENT_OPTION = "orbit_lone_statement"
+"""A connection that runs each statement as its own transaction (``autocommit_engine``)."""
+_read_only: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
 
 
 class Timebase:
@@ -52,14 +56,23 @@ class Timebase:
 
 def read_only(engine: Engine) -> Engine:
     """The same engine (and pool) for reads: on SQLite its transactions start with a plain
-    ``BEGIN`` and never queue behind writers."""
-    return engine.execution_options(**{READ_ONLY_OPTION: True})
+    ``BEGIN`` and never queue behind writers. Built once per engine: an option engine
+    costs more to make than a SQLite read takes (``planning.records.reading``, per request)."""
+    if engine.get_execution_options().get(READ_ONLY_OPTION, False):
+        return engine
+    reads = _read_only.get(engine)
+    if reads is None:
+        reads = _read_only[engine] = engine.execution_options(**{READ_ONLY_OPTION: True})
+    return reads
 
 
 class Dialect:
     """Per-database behaviour; the defaults suit any SQL database SQLAlchemy speaks."""
 
     name = "generic"
+    writes_on_loop = False
+    """Whether a write may run on the caller's event loop when nothing is in its way
+    (``wait=False``): SQLite's, to a local file; never a write over the network."""
     commit_ordered_ids = True
     """Whether ``job_events.id`` values become visible in increasing order (one writer at a
     time); PostgreSQL allocates ids before commit, so a smaller id can appear later."""
@@ -107,8 +120,15 @@ class Dialect:
         connections); PostgreSQL keeps an autocommit pool (``postgres.py``)."""
         return engine
 
-    def insert_job(self, engine: Engine, values: dict[str, Any], event: dict[str, Any]) -> Job:
-        """Insert one job with its first event, commit and announce it; returns the job."""
+    def insert_job(
+        self, engine: Engine, values: dict[str, Any], event: dict[str, Any], wait: bool = True
+    ) -> Job:
+        """Insert one job with its first event, commit and announce it; returns the job.
+
+        ``wait=False`` as for ``write_progress``: this default always waits.
+        """
+        if not wait:
+            raise WouldWait("a write to a database server waits for the network")
         with engine.begin() as conn:
             row = conn.execute(sa.insert(jobs).values(values).returning(*JOB_COLUMNS)).one()
             insert_events(conn, [event])

@@ -338,7 +338,11 @@ class PostgresDialect(Dialect):
         if self._autocommit_engine is not None:
             self._autocommit_engine.dispose()
 
-    def insert_job(self, engine: Engine, values: dict[str, Any], event: dict[str, Any]) -> Job:
+    def insert_job(
+        self, engine: Engine, values: dict[str, Any], event: dict[str, Any], wait: bool = True
+    ) -> Job:
+        if not wait:
+            raise WouldWait("a write to PostgreSQL waits for the network")
         # One autocommitted statement on the driver's connection, compiled once: through
         # SQLAlchemy's execute, building the call cost more than the round trip.
         autocommit = self._autocommit(engine)

@@ -117,14 +117,18 @@ class SQLStore(BulkWrites, GuardedWrites, StoreReads):
             "version": 1,
         }
 
-    def enqueue(self, spec: JobSpec) -> Job:
+    def enqueue(self, spec: JobSpec, *, wait: bool = True) -> Job:
         """Insert a pending job; raises ``DuplicateIdempotencyKey`` when its key is taken
-        (``JobClient.enqueue`` answers with that job)."""
+        (``JobClient.enqueue`` answers with that job).
+
+        ``wait=False``, for a caller on an event loop, as ``progress``: ``WouldWait`` and
+        nothing written unless the write can go at once.
+        """
         now = self.clock.now()
         values = self._insert_values(spec, now)
         event = event_row(values["id"], 1, "status", status_payload(_S.PENDING), now)
         try:
-            job = self.dialect.insert_job(self.engine, values, event)
+            job = self.dialect.insert_job(self.engine, values, event, wait)
         except sa.exc.IntegrityError as exc:
             if spec.idempotency_key is None or not self.dialect.is_unique_violation(exc):
                 raise

@@ -42,7 +42,13 @@ from orbit.jobs.store.claim import (
     list_lengths,
     spread_lists,
 )
-from orbit.jobs.store.dialect import READ_ONLY_OPTION, Dialect, Timebase
+from orbit.jobs.store.dialect import (
+    LONE_STATEMENT_OPTION,
+    READ_ONLY_OPTION,
+    Dialect,
+    Timebase,
+    read_only,
+)
 from orbit.jobs.store.feed import RUNNABLE, Change, ChangeFeed, ChangeKind, FeedSource
 from orbit.jobs.store.outcomes import PROGRESS, RECORD, outcome_params, outcome_payload
 from orbit.jobs.store.raw import dbapi_connection
@@ -99,7 +105,10 @@ def create_sqlite_engine(url: sa.URL) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        if conn.get_execution_options().get(READ_ONLY_OPTION, False):
+        options = conn.get_execution_options()
+        if options.get(LONE_STATEMENT_OPTION, False):
+            return  # no BEGIN: the driver runs the statement as its own transaction
+        if options.get(READ_ONLY_OPTION, False):
             conn.exec_driver_sql("BEGIN")
             return
         dbapi_conn = conn.connection.dbapi_connection
@@ -326,7 +335,11 @@ def _claim_values(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _idle_connection(engine: Engine) -> bool:
-    """Whether the pool holds a connection it can hand out without waiting or opening one."""
+    """Whether the pool holds a connection it can hand out without waiting or opening one.
+
+    A write that may not wait checks it first: a checkout would otherwise wait for a
+    pooled connection or open one on the caller's event loop (a taken write lock,
+    ``immediate(wait=False)`` refuses without waiting)."""
     pool = engine.pool
     return isinstance(pool, sa.pool.QueuePool) and pool.checkedin() > 0
 
@@ -343,19 +356,34 @@ class SQLiteDialect(Dialect):
     """SQLite behaviour for the shared store."""
 
     name = "sqlite"
+    writes_on_loop = True
+    _lone_statements: Engine | None = None
+
+    def autocommit_engine(self, engine: Engine) -> Engine:
+        # The driver never begins on its own (isolation_level None): without the BEGIN
+        # and ROLLBACK that a read transaction adds, a lone read is one statement.
+        if self._lone_statements is None:
+            self._lone_statements = read_only(engine).execution_options(
+                **{LONE_STATEMENT_OPTION: True}
+            )
+        return self._lone_statements
 
     def is_unique_violation(self, exc: sa.exc.IntegrityError) -> bool:
         return "UNIQUE constraint failed" in str(exc.orig)
 
-    def insert_job(self, engine: Engine, values: dict[str, Any], event: dict[str, Any]) -> Job:
+    def insert_job(
+        self, engine: Engine, values: dict[str, Any], event: dict[str, Any], wait: bool = True
+    ) -> Job:
         # One job per transaction straight through sqlite3, as ``insert_jobs`` does for
         # many: SQLAlchemy's statement building and compiling cost several times the
         # commit. The job returned is built from what was stored, not read back.
+        if not wait and not _idle_connection(engine):
+            raise WouldWait("no idle pooled connection")
         params = tuple(convert(values[column]) for column, convert in _ENQUEUE_CONVERTERS)
         event_params = _event_params(event)
         with dbapi_connection(engine, _ENQUEUE_JOB, params) as conn:
             assert isinstance(conn, QueuedWriteConnection)
-            with conn.immediate():
+            with conn.immediate(wait):
                 conn.execute(_ENQUEUE_JOB, params)
                 conn.execute(_INSERT_EVENT, event_params)
         return new_job(values, json.loads(params[_INPUT_DATA]))
@@ -401,8 +429,6 @@ class SQLiteDialect(Dialect):
     ) -> int | None:
         # Straight through sqlite3, as ``insert_job``: the guarded update, then its event.
         if not wait and not _idle_connection(engine):
-            # A checkout would wait for a pooled connection or open one: not on a caller's
-            # event loop (a taken write lock, ``immediate`` refuses without waiting).
             raise WouldWait("no idle pooled connection")
         sql, names, constants = _positional(PROGRESS)
         values = {

@@ -13,7 +13,8 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import Field, StringConstraints
 
-from orbit.jobs.http import ClientDep, IdempotencyKeyDep, InputModel, accepted
+from orbit.jobs import Job
+from orbit.jobs.http import ClientDep, IdempotencyKeyDep, InputModel, accepted, without_blocking
 from orbit.planning.deps import ServicesDep
 from orbit.planning.errors import Conflict
 from orbit.planning.problems import PlanningRoute
@@ -39,28 +40,32 @@ class ManualCommit(InputModel):
 
 
 @router.post("/auto-generate/{task_id}", status_code=202)
-def auto_generate(
+async def auto_generate(
     task_id: uuid.UUID, services: ServicesDep, client: ClientDep, key: IdempotencyKeyDep
 ) -> JSONResponse:
     """Write a commit message for a task from its latest execution (a job)."""
-    with reading(services.engine) as conn:
-        item = task_data.load_item(conn, task_id)
-        execution = task_data.latest_execution(conn, task_id)
-    if execution is None:
-        raise Conflict(
-            f"task {task_id} has no execution yet; execute it first", "task-not-executed"
+
+    def enqueue(wait: bool) -> Job:
+        with reading(services.engine) as conn:
+            item = task_data.load_item(conn, task_id)
+            execution = task_data.latest_execution(conn, task_id)
+        if execution is None:
+            raise Conflict(
+                f"task {task_id} has no execution yet; execute it first", "task-not-executed"
+            )
+        return client.enqueue(
+            "commit_generation",
+            {"task_id": str(task_id)},
+            project_id=item["project_id"],
+            idempotency_key=key,
+            wait=wait,
         )
-    job = client.enqueue(
-        "commit_generation",
-        {"task_id": str(task_id)},
-        project_id=item["project_id"],
-        idempotency_key=key,
-    )
-    return accepted(job)
+
+    return accepted(await without_blocking(client, enqueue))
 
 
 @router.post("/generate-manual/{project_id}", status_code=202)
-def generate_manual(
+async def generate_manual(
     project_id: uuid.UUID,
     body: ManualCommit,
     services: ServicesDep,
@@ -68,15 +73,24 @@ def generate_manual(
     key: IdempotencyKeyDep,
 ) -> JSONResponse:
     """Write a commit message for a described change and optional diff (a job)."""
-    with reading(services.engine) as conn:
-        load_project(conn, project_id)
-    job = client.enqueue(
-        "commit_generation",
-        {"project_id": str(project_id), "description": body.description, "diff": body.diff or ""},
-        project_id=project_id,
-        idempotency_key=key,
-    )
-    return accepted(job)
+    described = {
+        "project_id": str(project_id),
+        "description": body.description,
+        "diff": body.diff or "",
+    }
+
+    def enqueue(wait: bool) -> Job:
+        with reading(services.engine) as conn:
+            load_project(conn, project_id)
+        return client.enqueue(
+            "commit_generation",
+            described,
+            project_id=project_id,
+            idempotency_key=key,
+            wait=wait,
+        )
+
+    return accepted(await without_blocking(client, enqueue))
 
 
 @router.get("")

@@ -23,7 +23,14 @@ from pydantic import BaseModel, StringConstraints
 
 from orbit.ai import InterviewReply
 from orbit.jobs import Job
-from orbit.jobs.http import ClientDep, IdempotencyKeyDep, InputModel, ScopedKeyDep, accepted
+from orbit.jobs.http import (
+    ClientDep,
+    IdempotencyKeyDep,
+    InputModel,
+    ScopedKeyDep,
+    accepted,
+    without_blocking,
+)
 from orbit.planning.deps import ServicesDep
 from orbit.planning.errors import Conflict, DeadlineExceeded
 from orbit.planning.interviews.data import (
@@ -193,7 +200,7 @@ def answerable_project(services: PlanningServices, interview_id: uuid.UUID) -> u
 
 
 @router.post("/interviews/{interview_id}/send-message-async", status_code=202)
-def send_message_async(
+async def send_message_async(
     interview_id: uuid.UUID,
     body: MessageIn,
     services: ServicesDep,
@@ -201,14 +208,18 @@ def send_message_async(
     key: IdempotencyKeyDep,
 ) -> JSONResponse:
     """Enqueue the AI's answer to ``content``; poll the job (or stream its events)."""
-    project_id = answerable_project(services, interview_id)
-    job = client.enqueue(
-        JOB_TYPE,
-        {"interview_id": str(interview_id), "message": body.content},
-        project_id=project_id,
-        interview_id=interview_id,
-        idempotency_key=key,
-    )
+
+    def enqueue(wait: bool) -> Job:
+        return client.enqueue(
+            JOB_TYPE,
+            {"interview_id": str(interview_id), "message": body.content},
+            project_id=answerable_project(services, interview_id),
+            interview_id=interview_id,
+            idempotency_key=key,
+            wait=wait,
+        )
+
+    job = await without_blocking(client, enqueue)
     return accepted(job, ACCEPTED_MESSAGE.format(job_id=job.id))
 
 

@@ -12,8 +12,8 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import field_validator
 
-from orbit.jobs import JobClient, JobFilter
-from orbit.jobs.http import ClientDep, IdempotencyKeyDep, InputModel, accepted
+from orbit.jobs import Job, JobClient, JobFilter
+from orbit.jobs.http import ClientDep, IdempotencyKeyDep, InputModel, accepted, without_blocking
 from orbit.planning.deps import ServicesDep
 from orbit.planning.errors import Conflict
 from orbit.planning.problems import PlanningRoute
@@ -61,7 +61,7 @@ def check_stack(taken: str | None, wanted: str, project_id: uuid.UUID) -> None:
 
 
 @router.post("/projects/{project_id}/provision-async", status_code=202)
-def provision(
+async def provision(
     project_id: uuid.UUID,
     body: ProvisionRequest,
     services: ServicesDep,
@@ -69,16 +69,20 @@ def provision(
     key: IdempotencyKeyDep,
 ) -> JSONResponse:
     """Create the project's workspace: scaffold files and a git repository (a job)."""
-    with reading(services.engine) as conn:
-        load_project(conn, project_id)
-        workspace = workspace_of(conn, project_id)
-    check_stack(workspace["stack"] if workspace else None, body.stack, project_id)
-    for stack in stacks_in_flight(client, project_id):
-        check_stack(stack, body.stack, project_id)
-    job = client.enqueue(
-        JOB_TYPE,
-        {"project_id": str(project_id), "stack": body.stack},
-        project_id=project_id,
-        idempotency_key=key,
-    )
-    return accepted(job)
+
+    def enqueue(wait: bool) -> Job:
+        with reading(services.engine) as conn:
+            load_project(conn, project_id)
+            workspace = workspace_of(conn, project_id)
+        check_stack(workspace["stack"] if workspace else None, body.stack, project_id)
+        for stack in stacks_in_flight(client, project_id):
+            check_stack(stack, body.stack, project_id)
+        return client.enqueue(
+            JOB_TYPE,
+            {"project_id": str(project_id), "stack": body.stack},
+            project_id=project_id,
+            idempotency_key=key,
+            wait=wait,
+        )
+
+    return accepted(await without_blocking(client, enqueue))

@@ -11,7 +11,8 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from orbit.jobs.http import ClientDep, IdempotencyKeyDep, accepted
+from orbit.jobs import Job
+from orbit.jobs.http import ClientDep, IdempotencyKeyDep, accepted, without_blocking
 from orbit.planning.deps import ServicesDep
 from orbit.planning.errors import Conflict
 from orbit.planning.problems import PlanningRoute
@@ -36,56 +37,68 @@ def get_task(item_id: uuid.UUID, services: ServicesDep) -> dict[str, Any]:
 
 
 @router.post("/{item_id}/activate", status_code=202, responses=PROBLEMS)
-def activate(
+async def activate(
     item_id: uuid.UUID, services: ServicesDep, client: ClientDep, key: IdempotencyKeyDep
 ) -> JSONResponse:
     """Fill in a suggested item's details with the AI and make it active (a job)."""
-    with reading(services.engine) as conn:
-        item = task_data.load_item(conn, item_id)
-    task_data.check_activatable(item)
-    job = client.enqueue(
-        ACTIVATION_JOB_TYPES[item["kind"]],
-        {"item_id": str(item_id)},
-        project_id=item["project_id"],
-        idempotency_key=key,
-    )
-    return accepted(job)
+
+    def enqueue(wait: bool) -> Job:
+        with reading(services.engine) as conn:
+            item = task_data.load_item(conn, item_id)
+        task_data.check_activatable(item)
+        return client.enqueue(
+            ACTIVATION_JOB_TYPES[item["kind"]],
+            {"item_id": str(item_id)},
+            project_id=item["project_id"],
+            idempotency_key=key,
+            wait=wait,
+        )
+
+    return accepted(await without_blocking(client, enqueue))
 
 
 @router.post("/{item_id}/execute", status_code=202, responses=PROBLEMS)
-def execute(
+async def execute(
     item_id: uuid.UUID, services: ServicesDep, client: ClientDep, key: IdempotencyKeyDep
 ) -> JSONResponse:
     """Execute an active task or subtask with the AI (a job)."""
-    with reading(services.engine) as conn:
-        item = task_data.load_item(conn, item_id)
-    task_data.check_executable(item)
-    job = client.enqueue(
-        "task_execution",
-        {"task_id": str(item_id)},
-        project_id=item["project_id"],
-        idempotency_key=key,
-    )
-    return accepted(job)
+
+    def enqueue(wait: bool) -> Job:
+        with reading(services.engine) as conn:
+            item = task_data.load_item(conn, item_id)
+        task_data.check_executable(item)
+        return client.enqueue(
+            "task_execution",
+            {"task_id": str(item_id)},
+            project_id=item["project_id"],
+            idempotency_key=key,
+            wait=wait,
+        )
+
+    return accepted(await without_blocking(client, enqueue))
 
 
 @router.post("/projects/{project_id}/execute-all", status_code=202, responses=PROBLEMS)
-def execute_all(
+async def execute_all(
     project_id: uuid.UUID, services: ServicesDep, client: ClientDep, key: IdempotencyKeyDep
 ) -> JSONResponse:
     """Execute every active, never executed task of the project (a parent job)."""
-    with reading(services.engine) as conn:
-        load_project(conn, project_id)
-        waiting = task_data.pending_tasks(conn, project_id)
-    if not waiting:
-        raise Conflict(
-            f"project {project_id} has no active tasks waiting for execution",
-            "no-tasks-to-execute",
+
+    def enqueue(wait: bool) -> Job:
+        with reading(services.engine) as conn:
+            load_project(conn, project_id)
+            waiting = task_data.pending_tasks(conn, project_id)
+        if not waiting:
+            raise Conflict(
+                f"project {project_id} has no active tasks waiting for execution",
+                "no-tasks-to-execute",
+            )
+        return client.enqueue(
+            "batch_execution",
+            {"project_id": str(project_id)},
+            project_id=project_id,
+            idempotency_key=key,
+            wait=wait,
         )
-    job = client.enqueue(
-        "batch_execution",
-        {"project_id": str(project_id)},
-        project_id=project_id,
-        idempotency_key=key,
-    )
-    return accepted(job)
+
+    return accepted(await without_blocking(client, enqueue))
