@@ -38,7 +38,7 @@ from orbit.jobs.manager import JobManager
 from orbit.jobs.models import Job, JobEvent, JobFilter, JobPage, JobSpec, Lease, Outcome
 from orbit.jobs.retry import BackoffPolicy, RetryDecision
 from orbit.jobs.states import ACTIVE, RETRYABLE, TERMINAL, TRANSITIONS, JobStatus
-from orbit.jobs.store import SQLStore, migrate, open_store, parse_url, read_only
+from orbit.jobs.store import SQLStore, first_row, migrate, open_store, parse_url, read_only
 from orbit.jobs.store.feed import ChangeFeed, ChangeKind
 from orbit.jobs.worker import (
     JobContext,
@@ -96,6 +96,7 @@ __all__ = [
     "WorkerConfig",
     "WouldWait",
     "fingerprint",
+    "first_row",
     "migrate",
     "open_store",
     "parse_url",

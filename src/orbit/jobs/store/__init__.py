@@ -11,10 +11,19 @@ import sqlalchemy as sa
 from orbit.jobs.clock import Clock
 from orbit.jobs.errors import ConfigurationError
 from orbit.jobs.store.dialect import Dialect, read_only
+from orbit.jobs.store.lone_reads import first_row
 from orbit.jobs.store.reclaim import ReclaimReport
 from orbit.jobs.store.sql import SQLStore
 
-__all__ = ["Dialect", "ReclaimReport", "SQLStore", "open_store", "parse_url", "read_only"]
+__all__ = [
+    "Dialect",
+    "ReclaimReport",
+    "SQLStore",
+    "first_row",
+    "open_store",
+    "parse_url",
+    "read_only",
+]
 
 
 def parse_url(url: str) -> sa.URL:

@@ -14,7 +14,6 @@ import contextlib
 import functools
 import uuid
 from collections.abc import Iterator, Sequence
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -25,33 +24,18 @@ from orbit.jobs.models import JSON, LOCAL_CALLER, Job, JobEvent, JobFilter, JobP
 from orbit.jobs.states import JobStatus
 from orbit.jobs.store.dialect import Dialect
 from orbit.jobs.store.log import read_log, read_project_snapshot
-from orbit.jobs.store.raw import dbapi_connection
+from orbit.jobs.store.lone_reads import LoneRead
 from orbit.jobs.store.rows import (
     JOB_COLUMNS,
-    JobDecoder,
     decode_cursor,
     encode_cursor,
+    job_of,
     to_event,
     to_job,
 )
 from orbit.jobs.store.schema import job_events, jobs
 
-
-class JobById(JobDecoder):
-    """``SELECT <every job column> FROM jobs WHERE id = :job_id``, compiled for one engine."""
-
-    def __init__(self, engine: Engine) -> None:
-        super().__init__(engine.dialect)
-        compiled = (
-            sa.select(*JOB_COLUMNS).where(jobs.c.id == sa.bindparam("job_id")).compile(engine)
-        )
-        self.sql = compiled.string
-        self._positional = compiled.positional
-        self._bind = jobs.c.id.type.dialect_impl(engine.dialect).bind_processor(engine.dialect)
-
-    def params(self, job_id: uuid.UUID) -> Any:
-        value = self._bind(job_id) if self._bind else job_id
-        return (value,) if self._positional else {"job_id": value}
+_JOB_BY_ID = sa.select(*JOB_COLUMNS).where(jobs.c.id == sa.bindparam("job_id"))
 
 
 class StoreReads:
@@ -87,28 +71,15 @@ class StoreReads:
         return self.dialect.autocommit_engine(self._read_engine)
 
     @functools.cached_property
-    def _job_by_id(self) -> tuple[Engine, JobById]:
-        engine = self.lone_reads
-        return engine, JobById(engine)
+    def _job_by_id(self) -> LoneRead:
+        return LoneRead(_JOB_BY_ID, self.lone_reads)
 
     def get(self, job_id: uuid.UUID) -> Job:
         """Read one job in one autocommit statement; raises ``JobNotFound``."""
-        engine, query = self._job_by_id
-        params = query.params(job_id)
-        # As SQLAlchemy does for every other statement: a lost connection leaves the pool,
-        # and the error is SQLAlchemy's (the HTTP layer answers 503 for it).
-        with dbapi_connection(engine, query.sql, params) as conn:
-            cursor = conn.cursor()
-            try:
-                cursor.execute(query.sql, params)
-                row = cursor.fetchone()
-                # psycopg builds it anew at each access: 30 column objects, a fifth of a read.
-                description = cursor.description if query.needs_description else ()
-            finally:
-                cursor.close()
+        row = self._job_by_id.first({"job_id": job_id})
         if row is None:
             raise JobNotFound(job_id)
-        return query.to_job(row, description)
+        return job_of(row)
 
     def list(
         self, where: JobFilter | None = None, limit: int = 50, cursor: str | None = None

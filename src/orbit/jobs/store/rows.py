@@ -144,12 +144,19 @@ class JobDecoder:
                 c.type.dialect_impl(dialect).result_processor(dialect, d[1])
                 for c, d in zip(JOB_COLUMNS, description, strict=True)
             ]
-        values = [
-            process(v) if process is not None and v is not None else v
-            for process, v in zip(self._processors, row, strict=True)
-        ]
-        values[_STATUS] = JobStatus(values[_STATUS])
-        return Job(*values)
+        return job_of(
+            [
+                process(v) if process is not None and v is not None else v
+                for process, v in zip(self._processors, row, strict=True)
+            ]
+        )
+
+
+def job_of(values: Sequence[Any]) -> Job:
+    """A ``Job`` from the decoded values of a ``JOB_COLUMNS`` row, in their order."""
+    fields = list(values)
+    fields[_STATUS] = JobStatus(fields[_STATUS])
+    return Job(*fields)
 
 
 NEW_JOB_COLUMNS = (

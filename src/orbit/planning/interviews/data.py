@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from orbit.jobs import first_row
 from orbit.planning.errors import NotFound
 from orbit.planning.projects.data import load_project, project_idea
 from orbit.planning.records import new_id, one_or_not_found, utcnow
@@ -97,10 +98,10 @@ _ANSWER_TARGET = sa.select(
 ).where(interviews.c.id == sa.bindparam("interview_id", type_=interviews.c.id.type))
 
 
-def answer_target(conn: Connection, interview_id: uuid.UUID) -> tuple[uuid.UUID, bool]:
+def answer_target(lone_reads: sa.Engine, interview_id: uuid.UUID) -> tuple[uuid.UUID, bool]:
     """The interview's project, and whether it has a message yet, in one statement
     (``NotFound`` if unknown): what enqueueing an answer needs, whatever its length."""
-    row = conn.execute(_ANSWER_TARGET, {"interview_id": interview_id}).first()
+    row = first_row(lone_reads, _ANSWER_TARGET, {"interview_id": interview_id})
     if row is None:
         raise NotFound("interview", interview_id)
     return row[0], bool(row[1])

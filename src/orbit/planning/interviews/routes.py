@@ -192,8 +192,7 @@ def answerable(services: PlanningServices, interview_id: uuid.UUID) -> Interview
 
 def answerable_project(services: PlanningServices, interview_id: uuid.UUID) -> uuid.UUID:
     """``answerable``'s checks in one read, for a route that only enqueues: the project."""
-    with reading(services.lone_reads) as conn:
-        project_id, asked = answer_target(conn, interview_id)
+    project_id, asked = answer_target(services.lone_reads, interview_id)
     if not asked:
         raise _not_started(interview_id)
     return project_id
