@@ -100,9 +100,9 @@ class JobClient:
         Raises ``IdempotencyKeyReused`` when the key's job came from a different request.
         ``under``: the lease of the job enqueueing it (``ctx.enqueue_child``); the enqueue
         is guarded by it and raises ``LeaseLost`` once that lease is gone.
-        ``wait=False``, for a caller on an event loop (``off_the_loop``): the write only
-        if it can go at once (SQLite, its write lock free), else ``WouldWait`` with
-        nothing written.
+        ``wait=False``, for a caller on an event loop (``http.without_blocking``): the
+        write only if it can go at once (SQLite, its write lock free), else ``WouldWait``
+        with nothing written.
         """
         spec = self._with_defaults(spec)
 
@@ -132,11 +132,11 @@ class JobClient:
             # Deleted, or released past retention, since the insert failed: try again.
         return insert(spec)
 
-    @property
-    def writes_on_loop(self) -> bool:
-        """Whether a write with ``wait=False`` may run on the caller's event loop (SQLite:
-        when its lock is free); on a database server it always raises ``WouldWait``."""
-        return self.store.dialect.writes_on_loop
+    def may_work_on_loop(self) -> bool:
+        """Whether store work may start on the caller's event loop now (SQLite, a pooled
+        connection idle); its writes take ``wait=False`` and may still raise ``WouldWait``.
+        On a database server, never: every call waits for the network."""
+        return self.store.dialect.may_work_on_loop(self.store.engine)
 
     def _key_holder(self, spec: JobSpec, wait: bool = True) -> Job | None:
         """The live job holding ``spec``'s key; one past retention gives it up here."""

@@ -29,14 +29,14 @@ T = TypeVar("T")
 
 
 async def without_blocking(client: JobClient, work: Callable[[bool], T]) -> T:
-    """``work(wait=False)`` on the loop when ``client``'s store may write there, else (or
-    when it raises ``WouldWait``) ``work(wait=True)`` in the thread pool.
+    """``work(wait=False)`` on the loop when ``client``'s store may work there now, else
+    (or when it raises ``WouldWait``) ``work(wait=True)`` in the thread pool.
 
     ``work`` passes ``wait`` to its writes (``client.enqueue(..., wait=wait)``) and must
     change nothing before them: a ``WouldWait`` runs it again from the start. Its reads
     run on the loop too (SQLite in WAL mode: a read never waits for a writer).
     """
-    if client.writes_on_loop:
+    if client.may_work_on_loop():
         try:
             return work(False)
         except WouldWait:

@@ -70,9 +70,6 @@ class Dialect:
     """Per-database behaviour; the defaults suit any SQL database SQLAlchemy speaks."""
 
     name = "generic"
-    writes_on_loop = False
-    """Whether a write may run on the caller's event loop when nothing is in its way
-    (``wait=False``): SQLite's, to a local file; never a write over the network."""
     commit_ordered_ids = True
     """Whether ``job_events.id`` values become visible in increasing order (one writer at a
     time); PostgreSQL allocates ids before commit, so a smaller id can appear later."""
@@ -119,6 +116,11 @@ class Dialect:
         The default suits drivers that never begin on their own (Orbit's SQLite
         connections); PostgreSQL keeps an autocommit pool (``postgres.py``)."""
         return engine
+
+    def may_work_on_loop(self, engine: Engine) -> bool:
+        """Whether store work may start on the caller's event loop now: nothing it does
+        waits for the network and a checkout would not wait (SQLite); never by default."""
+        return False
 
     def insert_job(
         self, engine: Engine, values: dict[str, Any], event: dict[str, Any], wait: bool = True

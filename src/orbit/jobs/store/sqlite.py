@@ -356,8 +356,10 @@ class SQLiteDialect(Dialect):
     """SQLite behaviour for the shared store."""
 
     name = "sqlite"
-    writes_on_loop = True
     _lone_statements: Engine | None = None
+
+    def may_work_on_loop(self, engine: Engine) -> bool:
+        return _idle_connection(engine)
 
     def autocommit_engine(self, engine: Engine) -> Engine:
         # The driver never begins on its own (isolation_level None): without the BEGIN
