@@ -243,12 +243,12 @@ async def test_a_batch_the_database_refuses_is_written_one_outcome_at_a_time(
     batches: list[int] = []
     record = store.record
 
-    def refusing_record(outcomes: Sequence[Outcome]) -> set[uuid.UUID]:
+    def refusing_record(outcomes: Sequence[Outcome], *, wait: bool = True) -> set[uuid.UUID]:
         # Fault injection: the database refuses any write that holds the poisoned result.
         batches.append(len(outcomes))
         if any(o.lease.job_id in poisoned and o.status is S.COMPLETED for o in outcomes):
             raise sa.exc.DataError("UPDATE jobs …", {}, ValueError("invalid input for jsonb"))
-        return record(outcomes)
+        return record(outcomes, wait=wait)
 
     monkeypatch.setattr(store, "record", refusing_record)
     await run_worker(registry, concurrency=8)

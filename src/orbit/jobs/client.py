@@ -136,7 +136,7 @@ class JobClient:
         """Whether store work may start on the caller's event loop now (SQLite, a pooled
         connection idle); its writes take ``wait=False`` and may still raise ``WouldWait``.
         On a database server, never: every call waits for the network."""
-        return self.store.dialect.may_work_on_loop(self.store.engine)
+        return self.store.may_work_on_loop()
 
     def _key_holder(self, spec: JobSpec, wait: bool = True) -> Job | None:
         """The live job holding ``spec``'s key; one past retention gives it up here."""

@@ -2,9 +2,10 @@
 
 A plain ``def`` route costs FastAPI a hop to its thread pool and back, more CPU than
 SQLite takes to read a row and commit a job. An ``async`` route hands its store calls to
-``without_blocking`` instead: on SQLite they run at once, on the loop, when nothing is in
-their way; anything that would wait (the write lock taken, no idle pooled connection, a
-database server at the other end of the network) runs in the thread pool.
+``without_blocking`` instead (``orbit.jobs.nonblocking``): on SQLite they run at once, on
+the loop, when nothing is in their way; anything that would wait (the write lock taken,
+no idle pooled connection, a database server at the other end of the network) runs in
+the thread pool of the app's sync routes (``ORBIT_HTTP_THREADS``).
 
 Example:
     >>> @router.post("/interviews/{interview_id}/messages", status_code=202)
@@ -22,8 +23,8 @@ from typing import TypeVar
 
 from starlette.concurrency import run_in_threadpool
 
+from orbit.jobs import nonblocking
 from orbit.jobs.client import JobClient
-from orbit.jobs.errors import WouldWait
 
 T = TypeVar("T")
 
@@ -33,12 +34,6 @@ async def without_blocking(client: JobClient, work: Callable[[bool], T]) -> T:
     (or when it raises ``WouldWait``) ``work(wait=True)`` in the thread pool.
 
     ``work`` passes ``wait`` to its writes (``client.enqueue(..., wait=wait)``) and must
-    change nothing before them: a ``WouldWait`` runs it again from the start. Its reads
-    run on the loop too (SQLite in WAL mode: a read never waits for a writer).
+    change nothing before them: a ``WouldWait`` runs it again from the start.
     """
-    if client.may_work_on_loop():
-        try:
-            return work(False)
-        except WouldWait:
-            pass
-    return await run_in_threadpool(work, True)
+    return await nonblocking.without_blocking(client, work, run_in_threadpool)

@@ -16,7 +16,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from orbit.jobs.clock import Clock
-from orbit.jobs.errors import WouldWait
 from orbit.jobs.models import Job, Lease, Outcome
 from orbit.jobs.states import JobStatus
 from orbit.jobs.store.claim import ClaimShape, claim_event, claim_statement
@@ -119,18 +118,18 @@ class Dialect:
 
     def may_work_on_loop(self, engine: Engine) -> bool:
         """Whether store work may start on the caller's event loop now: nothing it does
-        waits for the network and a checkout would not wait (SQLite); never by default."""
+        waits for the network and a checkout would not wait (SQLite); never by default.
+
+        Only then does ``SQLStore`` pass ``wait=False`` to the writes below (``enqueue``,
+        ``claim``, ``progress``, ``record``), which must then not wait for a lock either
+        (``WouldWait``, nothing written); elsewhere ``wait`` is always true.
+        """
         return False
 
     def insert_job(
         self, engine: Engine, values: dict[str, Any], event: dict[str, Any], wait: bool = True
     ) -> Job:
-        """Insert one job with its first event, commit and announce it; returns the job.
-
-        ``wait=False`` as for ``write_progress``: this default always waits.
-        """
-        if not wait:
-            raise WouldWait("a write to a database server waits for the network")
+        """Insert one job with its first event, commit and announce it; returns the job."""
         with engine.begin() as conn:
             row = conn.execute(sa.insert(jobs).values(values).returning(*JOB_COLUMNS)).one()
             insert_events(conn, [event])
@@ -142,7 +141,12 @@ class Dialect:
         return claim_statement(time, shape)
 
     def claim(
-        self, engine: Engine, statement: sa.Executable, params: dict[str, Any], now: dt.datetime
+        self,
+        engine: Engine,
+        statement: sa.Executable,
+        params: dict[str, Any],
+        now: dt.datetime,
+        wait: bool = True,
     ) -> list[Job]:
         """Run a claim and append each claimed job's event, in one transaction."""
         with engine.begin() as conn:
@@ -166,13 +170,7 @@ class Dialect:
         now: dt.datetime,
         wait: bool = True,
     ) -> int | None:
-        """Record progress under ``lease``; the new version, or None when the lease is lost.
-
-        ``wait=False``: only a write that never waits (SQLite's, its lock free at once),
-        else ``WouldWait``; this default, a network round trip, always waits.
-        """
-        if not wait:
-            raise WouldWait("a write to a database server waits for the network")
+        """Record progress under ``lease``; the new version, or None when the lease is lost."""
         with engine.begin() as conn:
             version = conn.execute(
                 PROGRESS,
@@ -190,7 +188,7 @@ class Dialect:
         return version
 
     def record_outcomes(
-        self, engine: Engine, outcomes: Sequence[Outcome], now: dt.datetime
+        self, engine: Engine, outcomes: Sequence[Outcome], now: dt.datetime, wait: bool = True
     ) -> set[uuid.UUID]:
         """Record finished jobs in one transaction (announcing jobs handed back to
         ``pending`` as runnable); returns the ids whose lease was lost (nothing written)."""

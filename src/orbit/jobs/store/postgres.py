@@ -27,7 +27,6 @@ from psycopg.types.json import Jsonb
 from sqlalchemy.engine import Connection, Engine
 
 from orbit.jobs.clock import Clock, is_simulated
-from orbit.jobs.errors import WouldWait
 from orbit.jobs.models import Job, Lease, Outcome
 from orbit.jobs.states import JobStatus
 from orbit.jobs.store.claim import (
@@ -341,8 +340,6 @@ class PostgresDialect(Dialect):
     def insert_job(
         self, engine: Engine, values: dict[str, Any], event: dict[str, Any], wait: bool = True
     ) -> Job:
-        if not wait:
-            raise WouldWait("a write to PostgreSQL waits for the network")
         # One autocommitted statement on the driver's connection, compiled once: through
         # SQLAlchemy's execute, building the call cost more than the round trip.
         autocommit = self._autocommit(engine)
@@ -366,7 +363,12 @@ class PostgresDialect(Dialect):
         return announced_claim(claim_statement(time, shape))
 
     def claim(
-        self, engine: Engine, statement: sa.Executable, params: dict[str, Any], now: dt.datetime
+        self,
+        engine: Engine,
+        statement: sa.Executable,
+        params: dict[str, Any],
+        now: dt.datetime,
+        wait: bool = True,
     ) -> list[Job]:
         # The claim, its events and NOTIFYs in one autocommitted statement: no BEGIN and
         # COMMIT round trips, and no second statement for the events. Straight through
@@ -429,8 +431,6 @@ class PostgresDialect(Dialect):
         now: dt.datetime,
         wait: bool = True,
     ) -> int | None:
-        if not wait:
-            raise WouldWait("a write to PostgreSQL waits for the network")
         # Straight through the driver, compiled once, as ``insert_job``.
         autocommit = self._autocommit(engine)
         if self._progress is None:
@@ -452,7 +452,7 @@ class PostgresDialect(Dialect):
         return None if row is None else int(row[0])
 
     def record_outcomes(
-        self, engine: Engine, outcomes: Sequence[Outcome], now: dt.datetime
+        self, engine: Engine, outcomes: Sequence[Outcome], now: dt.datetime, wait: bool = True
     ) -> set[uuid.UUID]:
         # One autocommitted statement: the rows, their events, and the NOTIFYs (``r`` for
         # jobs handed back to pending).

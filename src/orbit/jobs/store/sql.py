@@ -28,7 +28,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from orbit.jobs.clock import Clock, SystemClock
-from orbit.jobs.errors import DuplicateIdempotencyKey, ErrorCode, InvalidTransition, LeaseLost
+from orbit.jobs.errors import (
+    DuplicateIdempotencyKey,
+    ErrorCode,
+    InvalidTransition,
+    LeaseLost,
+    WouldWait,
+)
 from orbit.jobs.models import JSON, Job, JobSpec, Lease, Outcome
 from orbit.jobs.states import RETRYABLE, TERMINAL, JobStatus
 from orbit.jobs.store.bulk import BulkWrites
@@ -74,6 +80,16 @@ class SQLStore(BulkWrites, GuardedWrites, StoreReads):
     def _write(self) -> Iterator[Connection]:
         with self.engine.begin() as conn:
             yield conn
+
+    def may_work_on_loop(self) -> bool:
+        """Whether a write with ``wait=False`` may start on the caller's event loop now
+        (SQLite, a pooled connection idle; ``Dialect.may_work_on_loop``); it may still
+        meet a taken lock and raise ``WouldWait``. Never on a database server."""
+        return self.dialect.may_work_on_loop(self.engine)
+
+    def _refuse_waiting(self, wait: bool) -> None:
+        if not wait and not self.may_work_on_loop():
+            raise WouldWait("this store's writes may not start on the caller's loop now")
 
     def _committed(self, *, runnable: bool = False) -> None:
         # This process's own commits reach the feed at once, whatever the dialect's source.
@@ -124,6 +140,7 @@ class SQLStore(BulkWrites, GuardedWrites, StoreReads):
         ``wait=False``, for a caller on an event loop, as ``progress``: ``WouldWait`` and
         nothing written unless the write can go at once.
         """
+        self._refuse_waiting(wait)
         now = self.clock.now()
         values = self._insert_values(spec, now)
         event = event_row(values["id"], 1, "status", status_payload(_S.PENDING), now)
@@ -157,15 +174,19 @@ class SQLStore(BulkWrites, GuardedWrites, StoreReads):
         lease_seconds: float,
         job_ids: Sequence[uuid.UUID] | None = None,
         queues: Sequence[str] | None = None,
+        *,
+        wait: bool = True,
     ) -> builtins.list[Job]:
         """Atomically take up to ``limit`` runnable jobs under a fresh lease token.
 
         ``job_types`` restricts to the types this worker can run (``None``: any);
         ``job_ids`` restricts to those jobs (a caller running one job by hand);
         ``queues`` to the queues this worker serves (``None``: every queue).
+        ``wait=False`` as for ``progress``.
         """
         if limit <= 0:
             return []
+        self._refuse_waiting(wait)
         now = self.clock.now()
         shape = claim_shape(self.time, job_types, job_ids, queues, lease_seconds)
         stmt = self._claims.get(shape)
@@ -174,7 +195,7 @@ class SQLStore(BulkWrites, GuardedWrites, StoreReads):
         params = claim_params(
             self.time, shape, worker_id, limit, lease_seconds, now, job_types, job_ids, queues
         )
-        claimed = self.dialect.claim(self.engine, stmt, params, now)
+        claimed = self.dialect.claim(self.engine, stmt, params, now, wait)
         if claimed:
             self._committed()
         claimed.sort(key=lambda j: (j.priority, j.run_at, j.id))
@@ -203,6 +224,7 @@ class SQLStore(BulkWrites, GuardedWrites, StoreReads):
         a lock or the network (SQLite, its write lock free), else ``WouldWait`` and
         nothing written.
         """
+        self._refuse_waiting(wait)
         version = self.dialect.write_progress(
             self.engine, lease, percent, clip_message(message), self.clock.now(), wait
         )
@@ -247,12 +269,16 @@ class SQLStore(BulkWrites, GuardedWrites, StoreReads):
             raise LeaseLost(lease.job_id)
         return int(version)
 
-    def record(self, outcomes: Sequence[Outcome]) -> set[uuid.UUID]:
-        """Record finished jobs in one transaction; returns ids whose lease was lost."""
+    def record(self, outcomes: Sequence[Outcome], *, wait: bool = True) -> set[uuid.UUID]:
+        """Record finished jobs in one transaction; returns ids whose lease was lost.
+
+        ``wait=False`` as for ``progress``.
+        """
         if not outcomes:
             return set()
+        self._refuse_waiting(wait)
         requeued = any(o.status is _S.PENDING for o in outcomes)
-        lost = self.dialect.record_outcomes(self.engine, outcomes, self.clock.now())
+        lost = self.dialect.record_outcomes(self.engine, outcomes, self.clock.now(), wait)
         if len(lost) < len(outcomes) or requeued:
             self._committed(runnable=requeued)
         return lost

@@ -31,7 +31,6 @@ from sqlalchemy import event
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.engine import Connection, Engine
 
-from orbit.jobs.errors import WouldWait
 from orbit.jobs.event_wait import wait_set
 from orbit.jobs.models import Job, Lease, Outcome
 from orbit.jobs.store.claim import (
@@ -335,11 +334,7 @@ def _claim_values(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _idle_connection(engine: Engine) -> bool:
-    """Whether the pool holds a connection it can hand out without waiting or opening one.
-
-    A write that may not wait checks it first: a checkout would otherwise wait for a
-    pooled connection or open one on the caller's event loop (a taken write lock,
-    ``immediate(wait=False)`` refuses without waiting)."""
+    """Whether the pool holds a connection it can hand out without waiting or opening one."""
     pool = engine.pool
     return isinstance(pool, sa.pool.QueuePool) and pool.checkedin() > 0
 
@@ -359,6 +354,8 @@ class SQLiteDialect(Dialect):
     _lone_statements: Engine | None = None
 
     def may_work_on_loop(self, engine: Engine) -> bool:
+        # A local file: only a taken write lock, refused by ``immediate(wait=False)``, or
+        # a checkout of the pool could make its work wait.
         return _idle_connection(engine)
 
     def autocommit_engine(self, engine: Engine) -> Engine:
@@ -379,8 +376,6 @@ class SQLiteDialect(Dialect):
         # One job per transaction straight through sqlite3, as ``insert_jobs`` does for
         # many: SQLAlchemy's statement building and compiling cost several times the
         # commit. The job returned is built from what was stored, not read back.
-        if not wait and not _idle_connection(engine):
-            raise WouldWait("no idle pooled connection")
         params = tuple(convert(values[column]) for column, convert in _ENQUEUE_CONVERTERS)
         event_params = _event_params(event)
         with dbapi_connection(engine, _ENQUEUE_JOB, params) as conn:
@@ -391,7 +386,12 @@ class SQLiteDialect(Dialect):
         return new_job(values, json.loads(params[_INPUT_DATA]))
 
     def claim(
-        self, engine: Engine, statement: sa.Executable, params: dict[str, Any], now: dt.datetime
+        self,
+        engine: Engine,
+        statement: sa.Executable,
+        params: dict[str, Any],
+        now: dt.datetime,
+        wait: bool = True,
     ) -> list[Job]:
         # Straight through sqlite3, as ``record_outcomes``: the claim built once per shape
         # (``store/claim.py``) in SQLite's SQL with its lists spread, the claimed rows
@@ -403,7 +403,7 @@ class SQLiteDialect(Dialect):
         decoder = self.job_rows(engine)
         with dbapi_connection(engine, sql, claim_params) as conn:
             assert isinstance(conn, QueuedWriteConnection)
-            with conn.immediate():
+            with conn.immediate(wait):
                 cursor = conn.execute(sql, claim_params)
                 rows = cursor.fetchall()
                 description = cursor.description if decoder.needs_description else ()
@@ -430,8 +430,6 @@ class SQLiteDialect(Dialect):
         wait: bool = True,
     ) -> int | None:
         # Straight through sqlite3, as ``insert_job``: the guarded update, then its event.
-        if not wait and not _idle_connection(engine):
-            raise WouldWait("no idle pooled connection")
         sql, names, constants = _positional(PROGRESS)
         values = {
             **constants,
@@ -453,7 +451,7 @@ class SQLiteDialect(Dialect):
         return None if row is None else int(row[0])
 
     def record_outcomes(
-        self, engine: Engine, outcomes: Sequence[Outcome], now: dt.datetime
+        self, engine: Engine, outcomes: Sequence[Outcome], now: dt.datetime, wait: bool = True
     ) -> set[uuid.UUID]:
         # Straight through sqlite3, as ``write_progress``: each guarded update, then every
         # status event in one ``executemany``, in one write transaction.
@@ -475,7 +473,7 @@ class SQLiteDialect(Dialect):
         events = []
         with dbapi_connection(engine, sql, batch) as conn:
             assert isinstance(conn, QueuedWriteConnection)
-            with conn.immediate():
+            with conn.immediate(wait):
                 for outcome, params in zip(outcomes, batch, strict=True):
                     row = conn.execute(sql, params).fetchone()
                     if row is None:

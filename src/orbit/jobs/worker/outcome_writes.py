@@ -10,11 +10,12 @@ rest to the flusher's next try.
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import logging
 import uuid
 
 from orbit.jobs.models import Outcome
+from orbit.jobs.nonblocking import without_blocking
 from orbit.jobs.states import JobStatus
 from orbit.jobs.storable import storable_text
 from orbit.jobs.store import SQLStore
@@ -31,7 +32,7 @@ async def write_outcomes(
     Raises what the batch write raised when nothing was written and the error may pass.
     """
     try:
-        return await asyncio.to_thread(store.record, outcomes), []
+        return await _record(store, outcomes), []
     except Exception as exc:
         if not unstorable(exc):
             raise
@@ -50,9 +51,18 @@ async def write_outcomes(
     return lost, []
 
 
+async def _record(store: SQLStore, outcomes: list[Outcome]) -> set[uuid.UUID]:
+    # On SQLite with its write lock free, at once on the loop (``nonblocking.py``).
+    return await without_blocking(store, functools.partial(_stored, store, outcomes))
+
+
+def _stored(store: SQLStore, outcomes: list[Outcome], wait: bool) -> set[uuid.UUID]:
+    return store.record(outcomes, wait=wait)
+
+
 async def _write_one(store: SQLStore, outcome: Outcome) -> set[uuid.UUID]:
     try:
-        return await asyncio.to_thread(store.record, [outcome])
+        return await _record(store, [outcome])
     except Exception as exc:
         if not unstorable(exc):
             raise
@@ -61,4 +71,4 @@ async def _write_one(store: SQLStore, outcome: Outcome) -> set[uuid.UUID]:
     failure = Outcome(
         outcome.lease, JobStatus.FAILED, error=f"the job's outcome could not be stored: {reason}"
     )
-    return await asyncio.to_thread(store.record, [failure])
+    return await _record(store, [failure])
