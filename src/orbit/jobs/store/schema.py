@@ -58,6 +58,13 @@ EventId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 _STATUSES = ", ".join(f"'{s.value}'" for s in JobStatus)
 
+
+def _present_only(name: str, *columns: str, unique: bool = False) -> sa.Index:
+    """An index of the rows whose first column has a value (both databases)."""
+    present = sa.text(f"{columns[0]} IS NOT NULL")
+    return sa.Index(name, *columns, unique=unique, postgresql_where=present, sqlite_where=present)
+
+
 jobs = sa.Table(
     "jobs",
     metadata,
@@ -104,12 +111,14 @@ jobs = sa.Table(
     sa.CheckConstraint("attempts >= 0 AND max_attempts >= 1", name="attempts"),
     sa.Index("ix_jobs_job_type", "job_type"),
     sa.Index("ix_jobs_status", "status"),
-    sa.Index("ix_jobs_project_id", "project_id"),
-    sa.Index("ix_jobs_interview_id", "interview_id"),
-    sa.Index("ix_jobs_parent_id", "parent_id"),
+    # The optional columns' indexes hold only rows with a value (0008): an entry is a
+    # page each commit writes, and a lookup by value implies IS NOT NULL.
+    _present_only("ix_jobs_project_id", "project_id"),
+    _present_only("ix_jobs_interview_id", "interview_id"),
+    _present_only("ix_jobs_parent_id", "parent_id"),
     sa.Index("ix_jobs_created_at_id", "created_at", "id"),
     # Key first: the replay lookup reads by (key, caller); uniqueness adds the job type.
-    sa.Index(
+    _present_only(
         "uq_jobs_idempotency_key_caller_job_type",
         "idempotency_key",
         "idempotency_caller",
