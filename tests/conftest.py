@@ -79,6 +79,16 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[SQLStore]:
+    """An open store on an empty, migrated SQLite file, for SQLite's own behaviour."""
+    url = f"sqlite:///{tmp_path / 'orbit.db'}"
+    migrate_all(url)
+    opened = open_store(url)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
 def store(db_url: str) -> Iterator[SQLStore]:
     """An open store on an empty, migrated database (both dialects)."""
     opened = open_store(db_url)

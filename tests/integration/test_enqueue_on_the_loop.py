@@ -11,12 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sqlite3
-import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -28,6 +25,7 @@ from orbit.jobs import JobClient, JobFilter, JobSpec, SQLStore, WouldWait
 from orbit.jobs.store.sqlite_writes import write_lock
 from tests.conftest import async_wait_until
 from tests.integration.conftest import app_settings
+from tests.integration.loop_calls import another_process_writing, record_calls
 
 ENQUEUE = {"job_type": "interview_message", "input_data": {"message": "hello"}}
 
@@ -96,16 +94,7 @@ async def test_an_enqueue_route_writes_on_the_loop_only_where_it_cannot_wait(
 ) -> None:
     async with served(db_url, tmp_path) as (app, http):
         store = app.state.client.store
-        written: list[tuple[bool, bool]] = []  # (on the loop's thread, asked to wait)
-        insert = store.dialect.insert_job
-        loop_thread = threading.get_ident()
-
-        def recorded(*args: Any) -> Any:
-            job = insert(*args)
-            written.append((threading.get_ident() == loop_thread, args[-1]))
-            return job
-
-        monkeypatch.setattr(store.dialect, "insert_job", recorded)
+        written = record_calls(monkeypatch, store.dialect, "insert_job")
         answer = await http.post("/api/v1/jobs", json=ENQUEUE)
         assert answer.status_code == 202, answer.text
         job = app.state.client.get(uuid.UUID(answer.json()["job_id"]))
@@ -119,27 +108,19 @@ async def test_an_enqueue_route_writes_on_the_loop_only_where_it_cannot_wait(
             for conn in held:
                 conn.close()
         assert answer.status_code == 202, answer.text
+    where = [(c.on_loop, c.wait) for c in written]
     if store.dialect.name == "sqlite":
-        assert written == [(True, False), (False, True)]
+        assert where == [(True, False), (False, True)]
     else:
-        assert written == [(False, True), (False, True)]
+        assert where == [(False, True), (False, True)]
 
 
 @contextlib.contextmanager
 def lock_held(database: str, holder: str) -> Iterator[None]:
     """SQLite's write lock held until the block ends: by another connection (as another
     process would hold it) or by a writer of this process (the lock they all queue on)."""
-    if holder == "this process":
-        with write_lock(database):
-            yield
-        return
-    other = sqlite3.connect(database, isolation_level=None)
-    other.execute("BEGIN IMMEDIATE")
-    try:
+    with write_lock(database) if holder == "this process" else another_process_writing(database):
         yield
-    finally:
-        other.execute("COMMIT")
-        other.close()
 
 
 @pytest.mark.parametrize("holder", ["another process", "this process"])

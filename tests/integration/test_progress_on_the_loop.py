@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sqlite3
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,6 +20,7 @@ from orbit.jobs import Job, JobContext, JobSpec, SQLStore, WouldWait
 from orbit.jobs.store.schema import jobs
 from orbit.jobs.store.sqlite_writes import write_lock
 from tests.conftest import async_wait_until
+from tests.integration.loop_calls import another_process_writing, record_calls, ticking
 
 
 def running_job(store: SQLStore) -> Job:
@@ -63,22 +62,11 @@ async def test_progress_is_written_on_the_loop_only_where_it_cannot_wait(
     store: SQLStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     job = running_job(store)
-    written: list[tuple[bool, bool]] = []  # (on the loop's thread, asked to wait)
-    write = store.dialect.write_progress
-    loop_thread = threading.get_ident()
-
-    def recorded(*args: Any) -> Any:
-        version = write(*args)
-        written.append((threading.get_ident() == loop_thread, args[-1]))
-        return version
-
-    monkeypatch.setattr(store.dialect, "write_progress", recorded)
+    written = record_calls(monkeypatch, store.dialect, "write_progress")
     await JobContext(job, store).progress(50, "half")
     assert stored_progress(store, job) == (50, job.version + 1)
-    if store.dialect.name == "sqlite":
-        assert written == [(True, False)]
-    else:
-        assert written == [(False, True)]
+    where = [(c.on_loop, c.wait) for c in written]
+    assert where == ([(True, False)] if store.dialect.name == "sqlite" else [(False, True)])
 
 
 @contextlib.contextmanager
@@ -86,13 +74,8 @@ def another_writer(store: SQLStore, job: Job) -> Iterator[None]:
     """Another transaction holds what a progress write needs until the block ends:
     SQLite's write lock (as another process would) or, on PostgreSQL, the job's row."""
     if store.dialect.name == "sqlite":
-        other = sqlite3.connect(store.engine.url.database or "", isolation_level=None)
-        other.execute("BEGIN IMMEDIATE")
-        try:
+        with another_process_writing(store.engine.url.database or ""):
             yield
-        finally:
-            other.execute("COMMIT")
-            other.close()
         return
     with store.engine.connect() as conn:
         conn.execute(sa.select(jobs.c.id).where(jobs.c.id == job.id).with_for_update())
@@ -116,28 +99,17 @@ async def test_a_progress_write_that_must_wait_leaves_the_loop_running(
     store: SQLStore, holder: str
 ) -> None:
     job = running_job(store)
-    ticks = 0
-
-    async def tick() -> None:
-        nonlocal ticks
-        while True:
-            ticks += 1
-            await asyncio.sleep(0.001)
-
-    ticker = asyncio.create_task(tick())
     blocked = (
         another_writer(store, job)
         if holder == "another writer"
         else this_process_writing(store, job)
     )
-    try:
+    async with ticking() as ticks:
         with blocked:
             report = asyncio.create_task(JobContext(job, store).progress(70, "waited"))
-            seen = ticks
-            await async_wait_until(lambda: ticks > seen + 20, 10, what="the loop to keep ticking")
+            seen = ticks()
+            await async_wait_until(lambda: ticks() > seen + 20, 10, what="the loop to keep ticking")
             assert not report.done()
             assert stored_progress(store, job) == (None, job.version)
         await asyncio.wait_for(report, 10)
-    finally:
-        ticker.cancel()
     assert stored_progress(store, job) == (70, job.version + 1)

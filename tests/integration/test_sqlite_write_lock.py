@@ -6,23 +6,15 @@ it would stop every other writer of the process for good.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-from orbit.jobs import SQLStore, WouldWait, open_store
+from orbit.jobs import SQLStore, WouldWait
 from orbit.jobs.store.sqlite_writes import QueuedWriteConnection, write_lock
-from tests.conftest import migrate_all
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[SQLStore]:
-    url = f"sqlite:///{tmp_path / 'orbit.db'}"
-    migrate_all(url)
-    opened = open_store(url)
-    yield opened
-    opened.close()
+def store(sqlite_store: SQLStore) -> SQLStore:
+    return sqlite_store
 
 
 def _connection(store: SQLStore) -> QueuedWriteConnection:

@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sqlite3
-import threading
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -26,9 +23,9 @@ from orbit.jobs import (
     SQLStore,
     Worker,
     WorkerConfig,
-    open_store,
 )
-from tests.conftest import async_wait_until, migrate_all
+from tests.conftest import async_wait_until
+from tests.integration.loop_calls import another_process_writing, record_calls, ticking
 
 
 def noop_registry() -> JobRegistry:
@@ -67,21 +64,8 @@ def completed(client: JobClient, job_id: Any) -> bool:
 async def test_claims_and_outcomes_are_written_on_the_loop_only_where_they_cannot_wait(
     store: SQLStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    loop_thread = threading.get_ident()
-    calls: list[tuple[str, Any, bool, bool]] = []  # (what, result, on the loop, wait)
-
-    def recorded(name: str) -> None:
-        write = getattr(store.dialect, name)
-
-        def call(*args: Any) -> Any:
-            result = write(*args)
-            calls.append((name, result, threading.get_ident() == loop_thread, args[-1]))
-            return result
-
-        monkeypatch.setattr(store.dialect, name, call)
-
-    recorded("claim")
-    recorded("record_outcomes")
+    claims = record_calls(monkeypatch, store.dialect, "claim")
+    outcomes = record_calls(monkeypatch, store.dialect, "record_outcomes")
     idle_connections(store, 4)
     client = JobClient(store)
     jobs = []
@@ -89,29 +73,15 @@ async def test_claims_and_outcomes_are_written_on_the_loop_only_where_they_canno
         for _ in range(5):  # one at a time: the worker idle in between, as after a pause
             jobs.append(client.enqueue("noop"))
             await async_wait_until(lambda: completed(client, jobs[-1].id), 10, what="a job")
-    claimed = [c for c in calls if c[0] == "claim" and c[1]]
-    outcomes = [c for c in calls if c[0] == "record_outcomes"]
-    assert sorted(j.id for c in claimed for j in c[1]) == sorted(j.id for j in jobs)
-    assert all(c[1] == set() for c in outcomes)  # every lease held: every outcome written
+    claimed = [c for c in claims if c.result]
+    assert sorted(j.id for c in claimed for j in c.result) == sorted(j.id for j in jobs)
+    assert all(c.result == set() for c in outcomes)  # every lease held: all written
     # A write on the loop never waits; one in a thread may. A writer of the worker's own
     # (its start-up reclaim, a heartbeat) can hold the lock now and then: that write
     # runs in a thread, the others on the loop.
-    assert all(wait is not on_loop for _, _, on_loop, wait in calls)
-    on_loop = [c[0] for c in claimed + outcomes if c[2]]
-    if store.dialect.name == "sqlite":
-        assert "claim" in on_loop and "record_outcomes" in on_loop
-    else:
-        assert on_loop == []
-
-
-@pytest.fixture
-def sqlite_store(tmp_path: Path) -> Iterator[SQLStore]:
-    """SQLite alone: its write lock (PostgreSQL's claims never run on the loop)."""
-    url = f"sqlite:///{tmp_path / 'orbit.db'}"
-    migrate_all(url)
-    opened = open_store(url)
-    yield opened
-    opened.close()
+    assert all(c.wait is not c.on_loop for c in claims + outcomes)
+    on_loop = (any(c.on_loop for c in claimed), any(c.on_loop for c in outcomes))
+    assert on_loop == ((True, True) if store.dialect.name == "sqlite" else (False, False))
 
 
 async def test_a_claim_that_must_wait_for_the_lock_leaves_the_loop_running(
@@ -121,24 +91,11 @@ async def test_a_claim_that_must_wait_for_the_lock_leaves_the_loop_running(
     client = JobClient(store)
     job = client.enqueue("noop")
     idle_connections(store, 4)
-    ticks = 0
-
-    async def tick() -> None:
-        nonlocal ticks
-        while True:
-            ticks += 1
-            await asyncio.sleep(0.001)
-
-    ticker = asyncio.create_task(tick())
-    other = sqlite3.connect(store.engine.url.database or "", isolation_level=None)
-    try:
-        other.execute("BEGIN IMMEDIATE")  # as another process holding the write lock
-        async with running(store):
-            seen = ticks
-            await async_wait_until(lambda: ticks > seen + 50, 10, what="the loop to tick")
+    with contextlib.ExitStack() as holding:
+        holding.enter_context(another_process_writing(store.engine.url.database or ""))
+        async with ticking() as ticks, running(store):
+            seen = ticks()
+            await async_wait_until(lambda: ticks() > seen + 50, 10, what="the loop to tick")
             assert client.get(job.id).status is JobStatus.PENDING
-            other.execute("COMMIT")
+            holding.close()  # the other process commits: the claim may go on
             await async_wait_until(lambda: completed(client, job.id), 10, what="the job")
-    finally:
-        ticker.cancel()
-        other.close()

@@ -62,3 +62,38 @@ def test_concurrent_upgrades_from_empty_both_succeed(db_url: str) -> None:
     assert errors == []
     assert all(h.current(store.engine) == h.head() for h in HISTORIES)
     store.close()
+
+
+OPTIONAL_INDEXES = {
+    "ix_jobs_project_id": "project_id",
+    "ix_jobs_interview_id": "interview_id",
+    "ix_jobs_parent_id": "parent_id",
+    "uq_jobs_idempotency_key_caller_job_type": "idempotency_key",
+}
+
+
+def _index_definitions(engine: sa.Engine) -> dict[str, str]:
+    sql = (
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'jobs'"
+        if engine.dialect.name == "sqlite"
+        else "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'jobs'"
+    )
+    with engine.connect() as conn:
+        return {name: text or "" for name, text in conn.execute(sa.text(sql))}
+
+
+def test_the_optional_columns_indexes_hold_only_rows_with_a_value(db_url: str) -> None:
+    # drift() does not compare index predicates: read the definitions themselves.
+    store = open_store(db_url)
+    try:
+        for revision, partial in (("0007", False), ("head", True)):
+            if revision == "head":
+                migrate.upgrade(store.engine)
+            else:
+                migrate.downgrade(store.engine, revision)
+            found = _index_definitions(store.engine)
+            for name, column in OPTIONAL_INDEXES.items():
+                where = f"{column} IS NOT NULL" in found[name].replace("(", "").replace(")", "")
+                assert where is partial, (revision, name, found[name])
+    finally:
+        store.close()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,9 +24,7 @@ from orbit.jobs.store.rows import JOB_COLUMNS, JobDecoder, event_row, to_job
 from orbit.jobs.store.schema import jobs
 
 READ_ONLY_OPTION = "orbit_readonly"
-LONE_STATEMENT_OPTION = "orbit_lone_statement"
-"""A connection that runs each statement as its own transaction (``autocommit_engine``)."""
-_read_only: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+_READ_ONLY = "_orbit_read_only"  # an attribute of the engine: it lives and dies with it
 
 
 class Timebase:
@@ -59,9 +56,10 @@ def read_only(engine: Engine) -> Engine:
     costs more to make than a SQLite read takes (``planning.records.reading``, per request)."""
     if engine.get_execution_options().get(READ_ONLY_OPTION, False):
         return engine
-    reads = _read_only.get(engine)
-    if reads is None:
-        reads = _read_only[engine] = engine.execution_options(**{READ_ONLY_OPTION: True})
+    reads: Engine | None = getattr(engine, _READ_ONLY, None)
+    if reads is None:  # two threads may both build one: either serves
+        reads = engine.execution_options(**{READ_ONLY_OPTION: True})
+        setattr(engine, _READ_ONLY, reads)
     return reads
 
 
@@ -120,9 +118,10 @@ class Dialect:
         """Whether store work may start on the caller's event loop now: nothing it does
         waits for the network and a checkout would not wait (SQLite); never by default.
 
-        Only then does ``SQLStore`` pass ``wait=False`` to the writes below (``enqueue``,
-        ``claim``, ``progress``, ``record``), which must then not wait for a lock either
-        (``WouldWait``, nothing written); elsewhere ``wait`` is always true.
+        ``SQLStore`` refuses ``wait=False`` (``WouldWait``) unless this holds, so only
+        such a dialect's writes below (``insert_job``, ``claim``, ``write_progress``,
+        ``record_outcomes``) see it, and must then not wait for a lock either
+        (``WouldWait``, nothing written); the others' ``wait`` is always true.
         """
         return False
 

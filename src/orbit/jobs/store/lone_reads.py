@@ -6,7 +6,10 @@ BEGIN and ROLLBACK). ``first_row`` runs a ``SELECT`` compiled once per engine on
 DB-API connection as its own transaction (SQLite and PostgreSQL's autocommit pool:
 ``StoreReads.lone_reads``), binds and decodes values with the column types' own
 processors, as SQLAlchemy would, and keeps its error handling (``raw.dbapi_connection``).
-The status read (``StoreReads.get``) and the app's hottest route reads use it.
+The status read (``StoreReads.get``) and the app's hottest route read use it.
+
+Statements are compiled at their first use and kept for the engine's lifetime: pass
+statements built once (module constants), not one built per call.
 
 Example:
     >>> TARGET = sa.select(items.c.project_id).where(items.c.id == sa.bindparam("item_id"))
@@ -17,7 +20,6 @@ Example:
 from __future__ import annotations
 
 import threading
-import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -25,54 +27,46 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from orbit.jobs.store.raw import dbapi_connection
+from orbit.jobs.store.rows import RowDecoder
 
 Processor = Callable[[Any], Any] | None
+_CACHE = "_orbit_lone_reads"  # an attribute of the engine: it lives and dies with it
+_compiling = threading.Lock()
 
 
-class LoneRead:
+class LoneRead(RowDecoder):
     """One ``SELECT`` compiled for one engine: its SQL, parameters and row decoding."""
 
     def __init__(self, statement: sa.Select[Any], engine: Engine) -> None:
+        super().__init__([column.type for column in statement.selected_columns], engine.dialect)
         dialect = engine.dialect
         compiled = statement.compile(engine)
+        if any(bind.expanding for bind in compiled.binds.values()):
+            raise ValueError("a lone read takes no expanding (IN list) parameters")
         self.engine = engine
         self.sql = compiled.string
         self._names: Sequence[str] | None = (
             list(compiled.positiontup or ()) if compiled.positional else None
         )
+        binds = {name: compiled.binds[name] for name in compiled.bind_names.values()}
         self._binds: dict[str, Processor] = {
             name: bind.type.dialect_impl(dialect).bind_processor(dialect)
-            for name, bind in compiled.binds.items()
+            for name, bind in binds.items()
         }
-        self._types = [column.type for column in statement.selected_columns]
-        self._processors: list[Processor] | None = None
+        # Values written in the statement itself (``status == "pending"``, a LIMIT).
+        self._constants = {
+            name: bind.effective_value
+            for name, bind in binds.items()
+            if not bind.required and bind.callable is None
+        }
 
     def params(self, values: Mapping[str, Any]) -> Any:
         """The driver's parameters for ``values`` (by name), each through its bind processor."""
         bound = {
             name: value if (bind := self._binds.get(name)) is None else bind(value)
-            for name, value in values.items()
+            for name, value in {**self._constants, **values}.items()
         }
         return bound if self._names is None else tuple(bound[name] for name in self._names)
-
-    @property
-    def needs_description(self) -> bool:
-        """Whether ``decode`` still needs the cursor's ``description`` (only the first row)."""
-        return self._processors is None
-
-    def decode(self, row: Sequence[Any], description: Sequence[Sequence[Any]]) -> tuple[Any, ...]:
-        """A driver's row as SQLAlchemy would return it (the processors depend on the
-        driver's type codes, known from the first row's ``description``)."""
-        if self._processors is None:
-            dialect = self.engine.dialect
-            self._processors = [
-                kind.dialect_impl(dialect).result_processor(dialect, column[1])
-                for kind, column in zip(self._types, description, strict=True)
-            ]
-        return tuple(
-            process(value) if process is not None and value is not None else value
-            for process, value in zip(self._processors, row, strict=True)
-        )
 
     def first(self, values: Mapping[str, Any]) -> tuple[Any, ...] | None:
         """The first row for ``values``, decoded, or ``None``."""
@@ -83,18 +77,11 @@ class LoneRead:
                 cursor.execute(self.sql, params)
                 row = cursor.fetchone()
                 # psycopg builds it anew at each access: read only while it is needed.
-                description = (
-                    cursor.description if row is not None and self.needs_description else ()
-                )
+                needed = row is not None and self.needs_description
+                description = cursor.description if needed else ()
             finally:
                 cursor.close()
-        return None if row is None else self.decode(row, description)
-
-
-_compiled: weakref.WeakKeyDictionary[Engine, dict[sa.Select[Any], LoneRead]] = (
-    weakref.WeakKeyDictionary()
-)
-_compiling = threading.Lock()
+        return None if row is None else tuple(self.decode(row, description))
 
 
 def first_row(
@@ -102,11 +89,10 @@ def first_row(
 ) -> tuple[Any, ...] | None:
     """The first row ``statement`` selects for ``values`` as one statement on ``engine``
     (an engine for lone reads), or ``None``; ``statement`` is compiled at its first use."""
-    reads = _compiled.get(engine)
+    reads: dict[sa.Select[Any], LoneRead] | None = getattr(engine, _CACHE, None)
     read = None if reads is None else reads.get(statement)
     if read is None:
         with _compiling:
-            read = _compiled.setdefault(engine, {}).setdefault(
-                statement, LoneRead(statement, engine)
-            )
+            reads = engine.__dict__.setdefault(_CACHE, {})
+            read = reads.get(statement) or reads.setdefault(statement, LoneRead(statement, engine))
     return read.first(values)

@@ -119,37 +119,46 @@ positionally (``JobDecoder``)."""
 _STATUS = next(i for i, c in enumerate(JOB_COLUMNS) if c.name == "status")
 
 
-class JobDecoder:
-    """Rows of ``JOB_COLUMNS`` as a DB-API cursor returns them, made ``Job``s.
+class RowDecoder:
+    """Rows as a DB-API cursor returns them, decoded as SQLAlchemy would.
 
     For the hot statements that run straight on the driver (the status read, claims,
-    PostgreSQL's enqueue): each value is decoded by its column type's own result processor, as
-    SQLAlchemy would; the processors depend on the driver's type codes, known from the
+    enqueues, ``lone_reads.first_row``): each value goes through its column type's own
+    result processor; the processors depend on the driver's type codes, known from the
     first row's cursor ``description``.
     """
 
-    def __init__(self, dialect: sa.Dialect) -> None:
+    def __init__(self, types: Sequence[sa.types.TypeEngine[Any]], dialect: sa.Dialect) -> None:
+        self._types = list(types)
         self._dialect = dialect
         self._processors: list[Callable[[Any], Any] | None] | None = None
 
     @property
     def needs_description(self) -> bool:
-        """Whether ``to_job`` still needs the cursor's ``description`` (only the first row)."""
+        """Whether ``decode`` still needs the cursor's ``description`` (only the first row)."""
         return self._processors is None
 
-    def to_job(self, row: Sequence[Any], description: Sequence[Sequence[Any]]) -> Job:
+    def decode(self, row: Sequence[Any], description: Sequence[Sequence[Any]]) -> list[Any]:
         if self._processors is None:
             dialect = self._dialect
             self._processors = [
-                c.type.dialect_impl(dialect).result_processor(dialect, d[1])
-                for c, d in zip(JOB_COLUMNS, description, strict=True)
+                kind.dialect_impl(dialect).result_processor(dialect, column[1])
+                for kind, column in zip(self._types, description, strict=True)
             ]
-        return job_of(
-            [
-                process(v) if process is not None and v is not None else v
-                for process, v in zip(self._processors, row, strict=True)
-            ]
-        )
+        return [
+            process(v) if process is not None and v is not None else v
+            for process, v in zip(self._processors, row, strict=True)
+        ]
+
+
+class JobDecoder(RowDecoder):
+    """Rows of ``JOB_COLUMNS`` made ``Job``s."""
+
+    def __init__(self, dialect: sa.Dialect) -> None:
+        super().__init__([c.type for c in JOB_COLUMNS], dialect)
+
+    def to_job(self, row: Sequence[Any], description: Sequence[Sequence[Any]]) -> Job:
+        return job_of(self.decode(row, description))
 
 
 def job_of(values: Sequence[Any]) -> Job:

@@ -41,13 +41,7 @@ from orbit.jobs.store.claim import (
     list_lengths,
     spread_lists,
 )
-from orbit.jobs.store.dialect import (
-    LONE_STATEMENT_OPTION,
-    READ_ONLY_OPTION,
-    Dialect,
-    Timebase,
-    read_only,
-)
+from orbit.jobs.store.dialect import READ_ONLY_OPTION, Dialect, Timebase
 from orbit.jobs.store.feed import RUNNABLE, Change, ChangeFeed, ChangeKind, FeedSource
 from orbit.jobs.store.outcomes import PROGRESS, RECORD, outcome_params, outcome_payload
 from orbit.jobs.store.raw import dbapi_connection
@@ -104,10 +98,7 @@ def create_sqlite_engine(url: sa.URL) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        options = conn.get_execution_options()
-        if options.get(LONE_STATEMENT_OPTION, False):
-            return  # no BEGIN: the driver runs the statement as its own transaction
-        if options.get(READ_ONLY_OPTION, False):
+        if conn.get_execution_options().get(READ_ONLY_OPTION, False):
             conn.exec_driver_sql("BEGIN")
             return
         dbapi_conn = conn.connection.dbapi_connection
@@ -351,21 +342,11 @@ class SQLiteDialect(Dialect):
     """SQLite behaviour for the shared store."""
 
     name = "sqlite"
-    _lone_statements: Engine | None = None
 
     def may_work_on_loop(self, engine: Engine) -> bool:
         # A local file: only a taken write lock, refused by ``immediate(wait=False)``, or
         # a checkout of the pool could make its work wait.
         return _idle_connection(engine)
-
-    def autocommit_engine(self, engine: Engine) -> Engine:
-        # The driver never begins on its own (isolation_level None): without the BEGIN
-        # and ROLLBACK that a read transaction adds, a lone read is one statement.
-        if self._lone_statements is None:
-            self._lone_statements = read_only(engine).execution_options(
-                **{LONE_STATEMENT_OPTION: True}
-            )
-        return self._lone_statements
 
     def is_unique_violation(self, exc: sa.exc.IntegrityError) -> bool:
         return "UNIQUE constraint failed" in str(exc.orig)
