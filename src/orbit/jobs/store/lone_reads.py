@@ -5,7 +5,7 @@ database takes to answer it (the execution context, the result layers, a transac
 BEGIN and ROLLBACK). ``first_row`` runs a ``SELECT`` compiled once per engine on a pooled
 DB-API connection as its own transaction (SQLite and PostgreSQL's autocommit pool:
 ``StoreReads.lone_reads``), binds and decodes values with the column types' own
-processors, as SQLAlchemy would, and keeps its error handling (``raw.dbapi_connection``).
+processors, as SQLAlchemy would, and keeps its error handling (``raw.pooled_cursor``).
 The status read (``StoreReads.get``) and the app's hottest route read use it.
 
 Statements are compiled at their first use and kept for the engine's lifetime: pass
@@ -26,7 +26,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from orbit.jobs.store.raw import dbapi_connection
+from orbit.jobs.store.raw import pooled_cursor
 from orbit.jobs.store.rows import RowDecoder
 
 Processor = Callable[[Any], Any] | None
@@ -71,16 +71,12 @@ class LoneRead(RowDecoder):
     def first(self, values: Mapping[str, Any]) -> tuple[Any, ...] | None:
         """The first row for ``values``, decoded, or ``None``."""
         params = self.params(values)
-        with dbapi_connection(self.engine, self.sql, params) as conn:
-            cursor = conn.cursor()
-            try:
-                cursor.execute(self.sql, params)
-                row = cursor.fetchone()
-                # psycopg builds it anew at each access: read only while it is needed.
-                needed = row is not None and self.needs_description
-                description = cursor.description if needed else ()
-            finally:
-                cursor.close()
+        with pooled_cursor(self.engine, self.sql, params) as cursor:
+            cursor.execute(self.sql, params)
+            row = cursor.fetchone()
+            # psycopg builds it anew at each access: read only while it is needed.
+            needed = row is not None and self.needs_description
+            description = cursor.description if needed else ()
         return None if row is None else tuple(self.decode(row, description))
 
 

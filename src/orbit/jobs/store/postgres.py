@@ -323,9 +323,15 @@ class PostgresDialect(Dialect):
         # the main pool: enqueues, progress and lone reads of every request thread and
         # worker slot use it, and a connection beyond pool_size is closed on return, so
         # a smaller pool would connect anew (milliseconds) on many requests.
+        # Nothing to roll back when a connection comes back: each statement committed
+        # on its own (the pool's reset would call the driver's rollback every time).
         if self._autocommit_engine is None:
             self._autocommit_engine = sa.create_engine(
-                engine.url, isolation_level="AUTOCOMMIT", pool_size=10, max_overflow=20
+                engine.url,
+                isolation_level="AUTOCOMMIT",
+                pool_size=10,
+                max_overflow=20,
+                pool_reset_on_return=None,
             )
             check_on_checkout(self._autocommit_engine)
         return self._autocommit_engine
