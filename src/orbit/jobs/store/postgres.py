@@ -41,7 +41,7 @@ from orbit.jobs.store.feed import RUNNABLE, Change, ChangeFeed, ChangeKind, Feed
 from orbit.jobs.store.guards import held_sql
 from orbit.jobs.store.outcomes import outcome_params, outcome_payload
 from orbit.jobs.store.postgres_liveness import check_on_checkout
-from orbit.jobs.store.raw import dbapi_connection
+from orbit.jobs.store.raw import pooled_cursor
 from orbit.jobs.store.rows import (
     JOB_COLUMNS,
     NEW_EVENT_COLUMNS,
@@ -359,7 +359,7 @@ class PostgresDialect(Dialect):
             "now": values["created_at"],
             "db_clock": self._db_clock,
         }
-        with dbapi_connection(autocommit, sql, params) as conn, conn.cursor() as cursor:
+        with pooled_cursor(autocommit, sql, params) as cursor:
             cursor.execute(sql, params)
             row = cursor.fetchone()
             description = cursor.description if decoder.needs_description else ()
@@ -389,7 +389,7 @@ class PostgresDialect(Dialect):
         sql, constants = compiled
         values = {**constants, **spread_lists(params)}
         decoder = self.job_rows(autocommit)
-        with dbapi_connection(autocommit, sql, values) as conn, conn.cursor() as cursor:
+        with pooled_cursor(autocommit, sql, values) as cursor:
             cursor.execute(sql, values)
             rows = cursor.fetchall()
             description = cursor.description if decoder.needs_description else ()
@@ -449,10 +449,7 @@ class PostgresDialect(Dialect):
             "now": now,
             "payload": json.dumps({"percent": percent, "message": message}),
         }
-        with (
-            dbapi_connection(autocommit, self._progress, params) as conn,
-            conn.cursor() as cursor,
-        ):
+        with pooled_cursor(autocommit, self._progress, params) as cursor:
             cursor.execute(self._progress, params)
             row = cursor.fetchone()
         return None if row is None else int(row[0])
