@@ -11,7 +11,9 @@ An application composes it::
 
 and its own enqueueing routes answer with ``accepted(job)``, taking the
 ``Idempotency-Key`` header through the ``idempotency_key`` dependency (which answers a
-repeated request with its job before the route runs).
+repeated request with its job before the route runs). An ``async`` route hands its
+store work to ``without_blocking`` (``nonblocking.py``): at once on SQLite when nothing
+is in the way, else in the thread pool.
 
 Live progress (``streams.py``): ``GET /jobs/{id}/events``, ``GET /jobs/events`` and
 ``GET /events`` are Server-Sent Events, ``GET /jobs/{id}?wait=S`` long-polls
