@@ -19,7 +19,6 @@ Example:
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -31,7 +30,6 @@ from orbit.jobs.store.rows import RowDecoder
 
 Processor = Callable[[Any], Any] | None
 _CACHE = "_orbit_lone_reads"  # an attribute of the engine: it lives and dies with it
-_compiling = threading.Lock()
 
 
 class LoneRead(RowDecoder):
@@ -85,10 +83,8 @@ def first_row(
 ) -> tuple[Any, ...] | None:
     """The first row ``statement`` selects for ``values`` as one statement on ``engine``
     (an engine for lone reads), or ``None``; ``statement`` is compiled at its first use."""
-    reads: dict[sa.Select[Any], LoneRead] | None = getattr(engine, _CACHE, None)
-    read = None if reads is None else reads.get(statement)
-    if read is None:
-        with _compiling:
-            reads = engine.__dict__.setdefault(_CACHE, {})
-            read = reads.get(statement) or reads.setdefault(statement, LoneRead(statement, engine))
+    reads: dict[sa.Select[Any], LoneRead] = engine.__dict__.setdefault(_CACHE, {})
+    read = reads.get(statement)
+    if read is None:  # two threads may both compile it: either serves, as in read_only
+        read = reads.setdefault(statement, LoneRead(statement, engine))
     return read.first(values)

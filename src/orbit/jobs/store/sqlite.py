@@ -324,12 +324,6 @@ def _claim_values(params: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def _idle_connection(engine: Engine) -> bool:
-    """Whether the pool holds a connection it can hand out without waiting or opening one."""
-    pool = engine.pool
-    return isinstance(pool, sa.pool.QueuePool) and pool.checkedin() > 0
-
-
 def _job_params(row: dict[str, Any]) -> tuple[Any, ...]:
     return tuple(convert(row[column]) for column, convert in _JOB_CONVERTERS)
 
@@ -345,8 +339,10 @@ class SQLiteDialect(Dialect):
 
     def may_work_on_loop(self, engine: Engine) -> bool:
         # A local file: only a taken write lock, refused by ``immediate(wait=False)``, or
-        # a checkout of the pool could make its work wait.
-        return _idle_connection(engine)
+        # a checkout of the pool could make its work wait; an idle pooled connection is
+        # handed out without waiting or opening one.
+        pool = engine.pool
+        return isinstance(pool, sa.pool.QueuePool) and pool.checkedin() > 0
 
     def is_unique_violation(self, exc: sa.exc.IntegrityError) -> bool:
         return "UNIQUE constraint failed" in str(exc.orig)
